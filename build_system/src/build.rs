@@ -1,0 +1,84 @@
+//! `./y.sh build`: the patched backend as `dist/librustc_codegen_corolift.so`, and the
+//! `dist/rustc-corolift` / `dist/cargo-corolift` wrappers.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::prepare;
+use crate::toolchain::{Dirs, Toolchain};
+use crate::util::{Context, Result, create_dir, run};
+
+/// Builds one staged cg_clif (release, `unwinding` on) and returns its dylib.
+fn cargo_build(toolchain: &Toolchain, src: &Path) -> Result<PathBuf> {
+    let mut cmd = Command::new(&toolchain.cargo);
+    cmd.current_dir(src)
+        .args(["build", "--release", "--features", "unwinding"])
+        .env("RUSTFLAGS", toolchain.rustc_private_rustflags())
+        .env("RUSTC", &toolchain.rustc)
+        .env_remove("CARGO_TARGET_DIR");
+    run(&mut cmd)?;
+    Ok(src.join("target/release/librustc_codegen_cranelift.so"))
+}
+
+fn copy(from: &Path, to: &Path) -> Result<()> {
+    create_dir(to.parent().unwrap())?;
+    // Copy through a temporary name: a running rustc may have the old file mapped.
+    let tmp = to.with_extension("so.tmp");
+    std::fs::copy(from, &tmp).context(|| format!("cannot copy {}", from.display()))?;
+    std::fs::rename(&tmp, to).context(|| format!("cannot move into {}", to.display()))
+}
+
+fn write_script(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).context(|| format!("cannot write {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+            .context(|| format!("cannot make {} executable", path.display()))?;
+    }
+    Ok(())
+}
+
+pub fn build(dirs: &Dirs, toolchain: &Toolchain) -> Result<()> {
+    prepare::prepare(dirs, toolchain)?;
+    eprintln!("[build] corolift backend (cg_clif + hooks, release, unwinding)");
+    let so = cargo_build(toolchain, &dirs.corolift_src())?;
+    copy(&so, &dirs.backend_so())?;
+
+    let backend = dirs.backend_so();
+    let rustc = dirs.dist.join("rustc-corolift");
+    write_script(
+        &rustc,
+        &format!(
+            "#!/bin/sh\n# rustc of {name} with corolift as its codegen backend.\n\
+             exec \"{rustc}\" -Zcodegen-backend=\"{backend}\" \"$@\"\n",
+            name = toolchain.name,
+            rustc = toolchain.rustc.display(),
+            backend = backend.display(),
+        ),
+    )?;
+    write_script(
+        &dirs.dist.join("cargo-corolift"),
+        &format!(
+            "#!/bin/sh\n# cargo of {name}; every crate, build script and proc-macro is compiled by\n\
+             # dist/rustc-corolift. Knobs go through RUSTFLAGS, e.g.\n\
+             #   RUSTFLAGS=\"-Cllvm-args=corolift=all\" cargo-corolift build\n\
+             RUSTC=\"{wrapper}\" exec \"{cargo}\" \"$@\"\n",
+            name = toolchain.name,
+            wrapper = rustc.display(),
+            cargo = toolchain.cargo.display(),
+        ),
+    )?;
+    eprintln!("[build] {}", backend.display());
+    eprintln!("[build] {}", rustc.display());
+    eprintln!("[build] {}", dirs.dist.join("cargo-corolift").display());
+    Ok(())
+}
+
+/// The stock cg_clif from the same source and features, for `corolift=off` parity.
+pub fn build_stock(dirs: &Dirs, toolchain: &Toolchain) -> Result<PathBuf> {
+    eprintln!("[build] stock cg_clif (no hooks, release, unwinding), the baseline for corolift=off");
+    let so = cargo_build(toolchain, &dirs.stock_src())?;
+    copy(&so, &dirs.stock_so())?;
+    Ok(dirs.stock_so())
+}

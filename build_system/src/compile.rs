@@ -1,0 +1,169 @@
+//! Compiling a test or benchmark program under one of the backends we compare.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::toolchain::{Dirs, Toolchain};
+
+/// Which code generator compiles a program.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// rustc's own LLVM backend.
+    Llvm,
+    /// corolift, with these `-Cllvm-args` words (none: the default lowering).
+    Corolift(Vec<String>),
+    /// cg_clif built from the same source without corolift's hooks.
+    Stock,
+}
+
+/// A backend at an opt-level, with a short name for tables and file names.
+#[derive(Clone, Debug)]
+pub struct BuildConfig {
+    pub name: &'static str,
+    pub backend: Backend,
+    pub opt_level: &'static str,
+}
+
+impl BuildConfig {
+    pub const fn new(name: &'static str, backend: Backend, opt_level: &'static str) -> Self {
+        BuildConfig { name, backend, opt_level }
+    }
+
+    pub fn corolift(name: &'static str, knobs: &[&str], opt_level: &'static str) -> Self {
+        BuildConfig::new(name, Backend::Corolift(knobs.iter().map(|s| s.to_string()).collect()), opt_level)
+    }
+
+    /// Does this build lower coroutines (so `size_of` lines may legitimately differ)?
+    pub fn lowers(&self) -> bool {
+        match &self.backend {
+            Backend::Corolift(knobs) => !knobs.iter().any(|k| k == "corolift=off"),
+            Backend::Llvm | Backend::Stock => false,
+        }
+    }
+
+    /// A `rustc` command for this configuration. Callers add the source, `-o` and extras.
+    pub fn rustc(&self, dirs: &Dirs, toolchain: &Toolchain) -> Command {
+        let mut cmd = Command::new(&toolchain.rustc);
+        cmd.arg(format!("-Copt-level={}", self.opt_level));
+        match &self.backend {
+            Backend::Llvm => {}
+            Backend::Corolift(knobs) => {
+                cmd.arg(format!("-Zcodegen-backend={}", dirs.backend_so().display()));
+                for knob in knobs {
+                    cmd.arg(format!("-Cllvm-args={knob}"));
+                }
+            }
+            Backend::Stock => {
+                cmd.arg(format!("-Zcodegen-backend={}", dirs.stock_so().display()));
+            }
+        }
+        cmd
+    }
+}
+
+/// Options a program asks for in `//@ key: value` lines at its top.
+#[derive(Clone, Debug, Default)]
+pub struct Directives {
+    pub compile_flags: Vec<String>,
+    pub run_args: Vec<String>,
+    pub edition: Option<String>,
+}
+
+impl Directives {
+    pub fn read(source: &str) -> Directives {
+        let mut d = Directives::default();
+        for line in source.lines() {
+            let Some(rest) = line.trim().strip_prefix("//@") else { continue };
+            let Some((key, value)) = rest.split_once(':') else { continue };
+            let words = value.split_whitespace().map(str::to_string);
+            match key.trim() {
+                "compile-flags" => d.compile_flags.extend(words),
+                "run-args" => d.run_args.extend(words),
+                "edition" => d.edition = Some(value.trim().to_string()),
+                _ => {}
+            }
+        }
+        d
+    }
+}
+
+/// Compiles `source` into `out` under `config`; returns rustc's stderr on failure.
+pub fn compile_program(
+    dirs: &Dirs,
+    toolchain: &Toolchain,
+    config: &BuildConfig,
+    source: &Path,
+    directives: &Directives,
+    out: &Path,
+    extra: &[String],
+) -> Result<(), String> {
+    let mut cmd = config.rustc(dirs, toolchain);
+    cmd.arg("--edition").arg(directives.edition.as_deref().unwrap_or("2024"));
+    cmd.args(&directives.compile_flags).args(extra);
+    cmd.arg(source).arg("-o").arg(out);
+    match cmd.output() {
+        Ok(o) if o.status.success() => Ok(()),
+        Ok(o) => Err(format!(
+            "`{}` failed ({}):\n{}",
+            crate::util::describe(&cmd),
+            o.status,
+            String::from_utf8_lossy(&o.stderr)
+        )),
+        Err(e) => Err(format!("cannot run rustc: {e}")),
+    }
+}
+
+/// The output of one run of a program.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunResult {
+    pub stdout: String,
+    /// `exit N`, or `signal N` when the process was killed.
+    pub status: String,
+}
+
+pub fn run_program(exe: &Path, args: &[String]) -> Result<RunResult, String> {
+    let out = Command::new(exe).args(args).output().map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
+    #[cfg(unix)]
+    let status = {
+        use std::os::unix::process::ExitStatusExt;
+        match (out.status.code(), out.status.signal()) {
+            (Some(code), _) => format!("exit {code}"),
+            (None, Some(sig)) => format!("signal {sig}"),
+            _ => "unknown".to_string(),
+        }
+    };
+    Ok(RunResult { stdout: String::from_utf8_lossy(&out.stdout).into_owned(), status })
+}
+
+/// Symbol sizes of an object or executable (`nm -S`), by mangled name.
+pub fn symbol_sizes(file: &Path) -> Result<Vec<(String, u64)>, String> {
+    let out = Command::new("nm")
+        .arg("-S")
+        .arg("--defined-only")
+        .arg(file)
+        .output()
+        .map_err(|e| format!("cannot run nm: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("nm {} failed: {}", file.display(), String::from_utf8_lossy(&out.stderr)));
+    }
+    let mut syms = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        if let [_, size, kind, name] = parts[..] {
+            if kind.eq_ignore_ascii_case("t") {
+                if let Ok(size) = u64::from_str_radix(size, 16) {
+                    syms.push((name.to_string(), size));
+                }
+            }
+        }
+    }
+    syms.sort();
+    Ok(syms)
+}
+
+/// A scratch folder for one suite, emptied first.
+pub fn fresh_dir(path: PathBuf) -> PathBuf {
+    let _ = std::fs::remove_dir_all(&path);
+    let _ = std::fs::create_dir_all(&path);
+    path
+}

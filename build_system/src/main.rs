@@ -1,0 +1,81 @@
+//! corolift's build system, run as `./y.sh <command>`.
+
+mod build;
+mod compile;
+mod demo;
+mod patch;
+mod prepare;
+mod test;
+mod toolchain;
+mod util;
+
+use toolchain::{Dirs, Toolchain};
+use util::{Result, error};
+
+const USAGE: &str = "\
+usage: ./y.sh <command> [options]
+
+commands:
+  prepare          add the rustc-dev component if missing; stage and patch cg_clif's source
+  build            prepare, then build dist/librustc_codegen_corolift.so and the
+                   dist/rustc-corolift and dist/cargo-corolift wrappers
+  demo             build, then compile a bundled async program with LLVM and with
+                   corolift and print its coroutines' states and sizes side by side
+  test [--bless] [SUITE...]
+                   build, then run the test suites config.txt enables (or the named
+                   ones); --bless rewrites the snapshot files
+  help             this text
+";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Err(err) = run(&args) {
+        eprintln!("error: {err}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: &[String]) -> Result<()> {
+    let Some(command) = args.first() else {
+        eprint!("{USAGE}");
+        return error("no command given");
+    };
+    let rest = &args[1..];
+    if matches!(command.as_str(), "help" | "--help" | "-h") {
+        print!("{USAGE}");
+        return Ok(());
+    }
+    let dirs = Dirs::new();
+    let toolchain = Toolchain::find(&dirs)?;
+    match command.as_str() {
+        "prepare" => {
+            no_options(command, rest)?;
+            prepare::prepare(&dirs, &toolchain)
+        }
+        "build" => {
+            no_options(command, rest)?;
+            build::build(&dirs, &toolchain)
+        }
+        "demo" => {
+            no_options(command, rest)?;
+            build::build(&dirs, &toolchain)?;
+            demo::demo(&dirs, &toolchain)
+        }
+        "test" => {
+            let options = test::Options::parse(rest)?;
+            build::build(&dirs, &toolchain)?;
+            test::test(&dirs, &toolchain, &options)
+        }
+        other => {
+            eprint!("{USAGE}");
+            error(format!("unknown command `{other}`"))
+        }
+    }
+}
+
+fn no_options(command: &str, rest: &[String]) -> Result<()> {
+    match rest.first() {
+        Some(arg) => error(format!("`{command}` takes no arguments, got `{arg}` (see ./y.sh help)")),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,82 @@
+//! `dist/cargo-corolift` on a cargo workspace (tests/cargo): a proc-macro and a build
+//! script compiled by corolift too, and generic async fns of one crate codegened in
+//! another from their metadata MIR. The binary's output must equal the LLVM build's,
+//! and the report must cover the coroutines of both crates.
+
+use std::path::Path;
+use std::process::Command;
+
+use super::Env;
+use crate::util::{Result, describe};
+
+fn cargo_run(
+    cmd: &mut Command,
+    project: &Path,
+    target: &Path,
+    profile_args: &[&str],
+    rustflags: Option<&str>,
+) -> std::result::Result<String, String> {
+    cmd.current_dir(project)
+        .args(["run", "--quiet", "--locked", "--offline"])
+        .args(profile_args)
+        .env("CARGO_TARGET_DIR", target)
+        .env_remove("RUSTFLAGS");
+    if let Some(flags) = rustflags {
+        cmd.env("RUSTFLAGS", flags);
+    }
+    let out = cmd.output().map_err(|e| format!("cannot run `{}`: {e}", describe(cmd)))?;
+    if !out.status.success() {
+        return Err(format!("`{}` failed ({}):\n{}", describe(cmd), out.status, String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+pub fn run(env: &Env) -> Result<()> {
+    let project = env.dirs.root.join("tests/cargo");
+    let out_dir = env.scratch("cargo");
+    let reference = cargo_run(&mut Command::new(&env.toolchain.cargo), &project, &out_dir.join("llvm"), &[], None);
+    let expected = match reference {
+        Ok(stdout) => stdout,
+        Err(why) => {
+            env.tally.record("cargo", "llvm build (reference)", Err(why));
+            return Ok(());
+        }
+    };
+    let wrapper = env.dirs.dist.join("cargo-corolift");
+    let report = out_dir.join("report.jsonl");
+    let runs: &[(&str, &[&str], Option<String>)] = &[
+        ("corolift dev", &[], None),
+        ("corolift release", &["--release"], Some(format!("-Cllvm-args=corolift-report={}", report.display()))),
+        ("corolift=off release", &["--release"], Some("-Cllvm-args=corolift=off".into())),
+    ];
+    for (name, args, rustflags) in runs {
+        let mut cmd = Command::new(&wrapper);
+        let target = out_dir.join(name.replace([' ', '='], "-"));
+        let result = (|| {
+            let stdout = cargo_run(&mut cmd, &project, &target, args, rustflags.as_deref())?;
+            if stdout != expected {
+                return Err(format!("output differs from the LLVM build:\nexpected:\n{expected}got:\n{stdout}"));
+            }
+            Ok(())
+        })();
+        env.tally.record("cargo", name, result);
+    }
+    let result = (|| {
+        let text = std::fs::read_to_string(&report).map_err(|e| format!("no report at {}: {e}", report.display()))?;
+        let has = |krate: &str, function: &str| {
+            text.lines().any(|l| l.contains(&format!("\"crate\":\"{krate}\"")) && l.contains(&format!("\"function\":\"{function}")))
+        };
+        for (krate, function) in [
+            ("corolift_test_child", "doubled::{closure#0}"),
+            ("corolift_test_app", "total::{closure#0}"),
+            ("corolift_test_app", "corolift_test_child::describe::{closure#0}"),
+        ] {
+            if !has(krate, function) {
+                return Err(format!("no report line for {function} codegened in {krate}:\n{text}"));
+            }
+        }
+        Ok(())
+    })();
+    env.tally.record("cargo", "report covers both crates", result);
+    Ok(())
+}

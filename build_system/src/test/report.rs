@@ -1,0 +1,115 @@
+//! `corolift-report`: every corpus program's coroutines, before and after, at opt-level 0
+//! and 3 with the default lowering. Each line is checked for its fields and for sense
+//! (nothing grows), and its `resume_bytes` against the symbol size in the object file.
+//! The reports stay in `build/tests/report/<config>.jsonl`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::{Env, parallel};
+use crate::compile::{BuildConfig, Directives, compile_program, symbol_sizes};
+use crate::util::Result;
+
+const KINDS: &[&str] = &["async fn", "async block", "async closure", "gen", "async gen", "coroutine"];
+
+fn check_line(line: &Value) -> std::result::Result<(), String> {
+    let field = |name: &str| line.get(name).ok_or_else(|| format!("no `{name}` field"));
+    for name in ["crate", "symbol", "function", "kind", "opt_level"] {
+        field(name)?.as_str().ok_or_else(|| format!("`{name}` is not a string"))?;
+    }
+    let kind = field("kind")?.as_str().unwrap();
+    if !KINDS.contains(&kind) {
+        return Err(format!("unknown kind `{kind}`"));
+    }
+    let number = |name: &str| -> std::result::Result<Option<u64>, String> {
+        let v = field(name)?;
+        if v.is_null() { Ok(None) } else { v.as_u64().map(Some).ok_or_else(|| format!("`{name}` is not a count")) }
+    };
+    let (states_before, states_after) = (number("states_before")?, number("states_after")?);
+    let (size_before, size_after) = (number("size_before")?, number("size_after")?);
+    let resume_bytes = number("resume_bytes")?.ok_or("`resume_bytes` is null")?;
+    if size_after.is_none() {
+        return Err("`size_after` is null".into());
+    }
+    if resume_bytes == 0 {
+        return Err("`resume_bytes` is 0".into());
+    }
+    if let (Some(b), Some(a)) = (states_before, states_after) {
+        if a > b {
+            return Err(format!("states grew from {b} to {a}"));
+        }
+    }
+    if let (Some(b), Some(a)) = (size_before, size_after) {
+        if a > b {
+            return Err(format!("size_of grew from {b} to {a}"));
+        }
+    }
+    let passes = field("passes")?.as_array().ok_or("`passes` is not a list")?;
+    for pass in passes {
+        pass.get("pass").and_then(Value::as_str).ok_or("a pass without a name")?;
+        pass.get("applied").and_then(Value::as_bool).ok_or("a pass without `applied`")?;
+        let why = pass.get("why").and_then(Value::as_str).ok_or("a pass without `why`")?;
+        if why.is_empty() {
+            return Err("a pass with an empty reason".into());
+        }
+    }
+    Ok(())
+}
+
+/// Compiles `program` to an object with the report knob, then checks its lines.
+fn check_program(env: &Env, config: &BuildConfig, program: &Path, out_dir: &Path) -> std::result::Result<usize, String> {
+    let source = std::fs::read_to_string(program).map_err(|e| e.to_string())?;
+    let directives = Directives::read(&source);
+    let stem = program.file_stem().unwrap().to_string_lossy().into_owned();
+    let report = out_dir.join(format!("{stem}.{}.jsonl", config.name));
+    let object = out_dir.join(format!("{stem}.{}.o", config.name));
+    let _ = std::fs::remove_file(&report);
+    let extra = vec!["--emit=obj".to_string(), format!("-Cllvm-args=corolift-report={}", report.display())];
+    compile_program(env.dirs, env.toolchain, config, program, &directives, &object, &extra)?;
+    let text = std::fs::read_to_string(&report).map_err(|e| format!("no report written ({e})"))?;
+    let sizes: BTreeMap<String, u64> = symbol_sizes(&object)?.into_iter().collect();
+    let mut count = 0;
+    for (n, line) in text.lines().enumerate() {
+        let value: Value = serde_json::from_str(line).map_err(|e| format!("line {}: not JSON: {e}", n + 1))?;
+        check_line(&value).map_err(|e| format!("line {}: {e}\n{line}", n + 1))?;
+        let symbol = value["symbol"].as_str().unwrap();
+        let bytes = value["resume_bytes"].as_u64().unwrap();
+        match sizes.get(symbol) {
+            Some(&size) if size == bytes => {}
+            Some(&size) => return Err(format!("{symbol}: report says {bytes} bytes, nm says {size}")),
+            None => return Err(format!("{symbol} is not in the object file")),
+        }
+        if config.opt_level == "0" && value["passes"].as_array().unwrap().iter().any(|p| p["applied"] == true && p["pass"] == "returned_arm") {
+            return Err(format!("{symbol}: returned_arm applied with debug-assertions on"));
+        }
+        count += 1;
+    }
+    if count == 0 {
+        return Err("the report has no line, but every corpus program has a coroutine".into());
+    }
+    Ok(count)
+}
+
+pub fn run(env: &Env) -> Result<()> {
+    let programs = env.corpus()?;
+    let out_dir = env.scratch("report");
+    for config in [BuildConfig::corolift("corolift-O0", &[], "0"), BuildConfig::corolift("corolift-O3", &[], "3")] {
+        parallel(&programs, |program| {
+            let name = program.file_stem().unwrap().to_string_lossy().into_owned();
+            let result = check_program(env, &config, program, &out_dir).map(|_| ());
+            env.tally.record("report", &format!("{name} {}", config.name), result);
+        });
+        // One file for the whole corpus, in program order.
+        let mut all = String::new();
+        for program in &programs {
+            let stem = program.file_stem().unwrap().to_string_lossy();
+            all.push_str(&std::fs::read_to_string(out_dir.join(format!("{stem}.{}.jsonl", config.name))).unwrap_or_default());
+        }
+        let combined = out_dir.join(format!("{}.jsonl", config.name));
+        let _ = std::fs::write(&combined, all);
+        eprintln!("[report] {}", combined.display());
+    }
+    Ok(())
+}

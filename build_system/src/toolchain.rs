@@ -1,0 +1,83 @@
+//! Where things are: the project tree, the nightly toolchain and its cg_clif source.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::util::{Result, error, stdout_of};
+
+/// The project's folders.
+pub struct Dirs {
+    pub root: PathBuf,
+    /// Ignored; holds the staged cg_clif sources, their targets and test outputs.
+    pub build: PathBuf,
+    /// Ignored; what `./y.sh build` hands to users.
+    pub dist: PathBuf,
+}
+
+impl Dirs {
+    pub fn new() -> Dirs {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+        Dirs { build: root.join("build"), dist: root.join("dist"), root }
+    }
+
+    /// The staged, patched cg_clif: corolift's backend.
+    pub fn corolift_src(&self) -> PathBuf {
+        self.build.join("cg_clif")
+    }
+
+    /// The staged, unpatched cg_clif: the stock backend we compare against.
+    pub fn stock_src(&self) -> PathBuf {
+        self.build.join("stock_cg_clif")
+    }
+
+    pub fn backend_so(&self) -> PathBuf {
+        self.dist.join("librustc_codegen_corolift.so")
+    }
+
+    pub fn stock_so(&self) -> PathBuf {
+        self.build.join("stock").join("librustc_codegen_cranelift.so")
+    }
+}
+
+/// The nightly toolchain that rust-toolchain.toml selects.
+pub struct Toolchain {
+    /// e.g. `nightly-x86_64-unknown-linux-gnu`, as rustup names it.
+    pub name: String,
+    pub sysroot: PathBuf,
+    pub rustc: PathBuf,
+    pub cargo: PathBuf,
+}
+
+impl Toolchain {
+    pub fn find(dirs: &Dirs) -> Result<Toolchain> {
+        let sysroot = stdout_of(Command::new("rustc").arg("--print").arg("sysroot").current_dir(&dirs.root))?;
+        let sysroot = PathBuf::from(sysroot.trim());
+        let Some(name) = sysroot.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+            return error(format!("unexpected sysroot `{}`", sysroot.display()));
+        };
+        let version = stdout_of(Command::new(sysroot.join("bin/rustc")).arg("-V"))?;
+        if !version.contains("nightly") {
+            return error(format!(
+                "corolift needs a nightly toolchain (rustc_private), but rustc says `{}`",
+                version.trim()
+            ));
+        }
+        Ok(Toolchain {
+            rustc: sysroot.join("bin/rustc"),
+            cargo: sysroot.join("bin/cargo"),
+            name,
+            sysroot,
+        })
+    }
+
+    /// cg_clif's source as the rustc-dev component ships it.
+    pub fn cg_clif_source(&self) -> PathBuf {
+        self.sysroot.join("lib/rustlib/rustc-src/rust/compiler/rustc_codegen_cranelift")
+    }
+
+    /// `-L native=$SYSROOT/lib`: libLLVM and librustc_driver live there.
+    pub fn rustc_private_rustflags(&self) -> String {
+        format!("-L native={}", self.sysroot.join("lib").display())
+    }
+
+}

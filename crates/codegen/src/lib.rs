@@ -1,0 +1,152 @@
+//! The hooks the patched cg_clif calls, and nothing else.
+//!
+//! `build_system/src/patch.rs` inserts one call of each function below into the staged
+//! cg_clif source:
+//!
+//! | hook | cg_clif site | what it does |
+//! | --- | --- | --- |
+//! | [`check_knob`] | `BackendConfig::from_opts` (`src/config.rs`) | accepts and checks the `corolift*` words of `-Cllvm-args` |
+//! | [`provide`] | `CodegenBackend::provide` (`src/lib.rs`) | overrides `optimized_mir`, where the lowering runs |
+//! | [`function_lowered`] | `base::codegen_fn`, after the CLIF is finalized | sees the Cranelift `Function` of every body; notes resume functions for the report |
+//! | [`function_compiled`] | `base::compile_fn`, after `define_function` | learns the machine-code size and writes the report line |
+
+#![feature(rustc_private)]
+
+extern crate rustc_hir;
+extern crate rustc_middle;
+extern crate rustc_span;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+
+use corolift_lowering::knobs::{Knobs, is_corolift_word};
+use corolift_lowering::machine::StateMachine;
+use corolift_lowering::report::ReportLine;
+use corolift_lowering::{LoweringSummary, kind_label, lower_coroutine};
+use rustc_hir::def_id::{DefId, LocalDefId};
+use rustc_middle::mir::Body;
+use rustc_middle::ty::{self, Instance, InstanceKind, TyCtxt};
+use rustc_middle::util::Providers;
+
+type OptimizedMir = for<'tcx> fn(TyCtxt<'tcx>, LocalDefId) -> &'tcx Body<'tcx>;
+
+/// The `optimized_mir` provider that was in place before ours (rustc's own).
+static UPSTREAM_OPTIMIZED_MIR: OnceLock<OptimizedMir> = OnceLock::new();
+
+/// What lowering did to each local coroutine, kept until its resume function is codegened.
+static SUMMARIES: Mutex<Option<HashMap<DefId, LoweringSummary>>> = Mutex::new(None);
+
+/// Report lines waiting for their code size, by symbol.
+static PENDING: Mutex<Option<HashMap<String, PendingLine>>> = Mutex::new(None);
+
+struct PendingLine {
+    path: PathBuf,
+    crate_name: String,
+    function: String,
+    opt_level: String,
+    summary: LoweringSummary,
+    size_before: Option<u64>,
+    size_after: u64,
+}
+
+/// Hook in `BackendConfig::from_opts`: `None` when `word` is cg_clif's, else whether
+/// corolift accepts it.
+pub fn check_knob(word: &str) -> Option<Result<(), String>> {
+    is_corolift_word(word).then(|| Knobs::parse([&word.to_string()]).map(|_| ()))
+}
+
+fn knobs(tcx: TyCtxt<'_>) -> Knobs {
+    // The words were checked by `check_knob` when the backend was configured.
+    Knobs::parse(&tcx.sess.opts.cg.llvm_args).unwrap_or_default()
+}
+
+/// Hook in `CodegenBackend::provide`.
+pub fn provide(providers: &mut Providers) {
+    let _ = UPSTREAM_OPTIMIZED_MIR.set(providers.queries.optimized_mir);
+    providers.queries.optimized_mir = optimized_mir;
+}
+
+fn optimized_mir<'tcx>(tcx: TyCtxt<'tcx>, def: LocalDefId) -> &'tcx Body<'tcx> {
+    let upstream = UPSTREAM_OPTIMIZED_MIR.get().expect("corolift: provide() was not called");
+    let body = upstream(tcx, def);
+    let Some(kind) = tcx.coroutine_kind(def.to_def_id()) else { return body };
+    let knobs = knobs(tcx);
+    if !knobs.lowering_enabled() && knobs.report.is_none() && knobs.dump.is_none() {
+        return body;
+    }
+    let (lowered, summary) = lower_coroutine(tcx, def.to_def_id(), kind, body, &knobs);
+    if knobs.report.is_some() {
+        SUMMARIES.lock().unwrap().get_or_insert_default().insert(def.to_def_id(), summary);
+    }
+    match lowered {
+        Some(lowered) => tcx.arena.alloc(lowered),
+        None => body,
+    }
+}
+
+/// Hook in `base::codegen_fn`, once the Cranelift function of `instance` is complete.
+pub fn function_lowered<'tcx>(
+    tcx: TyCtxt<'tcx>,
+    instance: Instance<'tcx>,
+    symbol: &str,
+    _func: &mut cranelift_codegen::ir::Function,
+) {
+    let Some(path) = knobs(tcx).report else { return };
+    let def_id = match instance.def {
+        InstanceKind::Item(def_id) => def_id,
+        _ => return,
+    };
+    let Some(kind) = tcx.coroutine_kind(def_id) else { return };
+    let typing_env = ty::TypingEnv::fully_monomorphized();
+    let coroutine_ty = instance.ty(tcx, typing_env);
+    let Ok(layout) = tcx.layout_of(typing_env.as_query_input(coroutine_ty)) else { return };
+    let size_after = layout.size.bytes();
+
+    let local = SUMMARIES.lock().unwrap().get_or_insert_default().get(&def_id).cloned();
+    let summary = local.unwrap_or_else(|| {
+        // Lowered in another crate (a generic coroutine from metadata): only the body
+        // we codegen is known, so before and after are its figures.
+        let machine = StateMachine::recover(tcx.instance_mir(instance.def));
+        let states = machine.as_ref().ok().map(StateMachine::state_count);
+        LoweringSummary {
+            kind: kind_label(kind),
+            states_before: states,
+            states_after: states,
+            passes: Vec::new(),
+            unrecognised: machine.err().map(|why| why.0),
+            layout_changed: false,
+        }
+    });
+    let size_before = (!summary.layout_changed).then_some(size_after);
+    let pending = PendingLine {
+        path,
+        crate_name: tcx.crate_name(rustc_span::def_id::LOCAL_CRATE).to_string(),
+        function: tcx.def_path_str(def_id),
+        opt_level: format!("{:?}", tcx.sess.opts.optimize),
+        summary,
+        size_before,
+        size_after,
+    };
+    PENDING.lock().unwrap().get_or_insert_default().insert(symbol.to_string(), pending);
+}
+
+/// Hook in `base::compile_fn`, after `define_function` produced `code_bytes` of machine code.
+pub fn function_compiled(symbol: &str, code_bytes: usize) {
+    let Some(pending) = PENDING.lock().unwrap().get_or_insert_default().remove(symbol) else {
+        return;
+    };
+    let line = ReportLine {
+        crate_name: &pending.crate_name,
+        symbol,
+        function: &pending.function,
+        opt_level: &pending.opt_level,
+        summary: &pending.summary,
+        size_before: pending.size_before,
+        size_after: pending.size_after,
+        resume_bytes: code_bytes,
+    };
+    if let Err(err) = line.append_to(&pending.path) {
+        eprintln!("warning: corolift-report: cannot append to {}: {err}", pending.path.display());
+    }
+}

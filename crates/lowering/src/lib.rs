@@ -1,0 +1,112 @@
+//! corolift's coroutine lowering: analyses and transforms on the MIR of resume functions.
+//!
+//! The patched cg_clif calls [`lower_coroutine`] from its `optimized_mir` override, once
+//! per coroutine defined in the crate being compiled. Because the coroutine's layout
+//! (`layout_of`), its drop glue and the crate's metadata all read `optimized_mir`, a
+//! rewrite made here is the one every consumer sees.
+//!
+//! The pipeline:
+//! 1. recover the state machine of rustc's resume body ([`machine`]); a body whose shape
+//!    is not recognised is reported and left alone;
+//! 2. run the passes the knobs select ([`knobs`]), in [`passes::PASSES`] order, each on
+//!    the output of the previous one; each applies with evidence or declines with a reason;
+//! 3. recover the machine again, for the "after" figures of [`report`].
+
+#![feature(rustc_private)]
+
+extern crate rustc_abi;
+extern crate rustc_hir;
+extern crate rustc_middle;
+extern crate rustc_session;
+extern crate rustc_span;
+
+pub mod knobs;
+pub mod machine;
+pub mod passes;
+pub mod report;
+
+use rustc_hir::def_id::DefId;
+use rustc_hir::{CoroutineDesugaring, CoroutineKind, CoroutineSource};
+use rustc_middle::mir::Body;
+use rustc_middle::ty::TyCtxt;
+use rustc_session::config::OptLevel;
+
+use crate::knobs::Knobs;
+use crate::machine::StateMachine;
+use crate::passes::{PassCx, PassOutcome};
+
+/// What happened to one pass on one coroutine.
+#[derive(Clone, Debug)]
+pub struct PassRecord {
+    pub pass: &'static str,
+    pub outcome: PassOutcome,
+}
+
+/// What lowering one coroutine did, for the report.
+#[derive(Clone, Debug)]
+pub struct LoweringSummary {
+    pub kind: &'static str,
+    /// Dispatch arms of rustc's resume body (`None`: not recognised).
+    pub states_before: Option<usize>,
+    /// Dispatch arms after corolift's passes.
+    pub states_after: Option<usize>,
+    pub passes: Vec<PassRecord>,
+    /// Why the machine could not be recovered, if it could not.
+    pub unrecognised: Option<String>,
+    /// Did a pass change the coroutine's layout (and so possibly its size)?
+    pub layout_changed: bool,
+}
+
+/// The report's name for a coroutine's kind.
+pub fn kind_label(kind: CoroutineKind) -> &'static str {
+    match kind {
+        CoroutineKind::Desugared(CoroutineDesugaring::Async, CoroutineSource::Fn) => "async fn",
+        CoroutineKind::Desugared(CoroutineDesugaring::Async, CoroutineSource::Block) => "async block",
+        CoroutineKind::Desugared(CoroutineDesugaring::Async, CoroutineSource::Closure) => "async closure",
+        CoroutineKind::Desugared(CoroutineDesugaring::Gen, _) => "gen",
+        CoroutineKind::Desugared(CoroutineDesugaring::AsyncGen, _) => "async gen",
+        CoroutineKind::Coroutine(_) => "coroutine",
+    }
+}
+
+/// Lowers the resume body of coroutine `def_id`. Returns the rewritten body, or `None`
+/// when no pass changed anything (the caller then keeps rustc's body as it is).
+pub fn lower_coroutine<'tcx>(
+    tcx: TyCtxt<'tcx>,
+    def_id: DefId,
+    kind: CoroutineKind,
+    body: &Body<'tcx>,
+    knobs: &Knobs,
+) -> (Option<Body<'tcx>>, LoweringSummary) {
+    let before = StateMachine::recover(body);
+    let mut summary = LoweringSummary {
+        kind: kind_label(kind),
+        states_before: before.as_ref().ok().map(StateMachine::state_count),
+        states_after: None,
+        passes: Vec::new(),
+        unrecognised: before.as_ref().err().map(|why| why.0.clone()),
+        layout_changed: false,
+    };
+    if body.tainted_by_errors.is_some() || before.is_err() {
+        summary.states_after = summary.states_before;
+        return (None, summary);
+    }
+
+    let optimizing = tcx.sess.opts.optimize != OptLevel::No;
+    let cx = PassCx { tcx, def_id, kind };
+    let mut lowered = body.clone();
+    let mut changed = false;
+    for pass in knobs.passes.enabled(optimizing) {
+        let outcome = (pass.run)(&cx, &mut lowered);
+        changed |= matches!(outcome, PassOutcome::Applied(_));
+        summary.passes.push(PassRecord { pass: pass.name, outcome });
+    }
+    summary.layout_changed = lowered.coroutine_layout_raw() != body.coroutine_layout_raw();
+    let after = StateMachine::recover(&lowered);
+    summary.states_after = after.as_ref().ok().map(StateMachine::state_count);
+
+    if let Some(dir) = &knobs.dump {
+        report::dump_coroutine(tcx, def_id, dir, body, &before, &lowered, &after, &summary);
+    }
+    (changed.then_some(lowered), summary)
+}

@@ -1,0 +1,283 @@
+//! Recovers the state machine that rustc's coroutine transform left in a resume body.
+//!
+//! After `StateTransform`, every coroutine's `optimized_mir` is its resume function.
+//! It opens with a dispatch on the state that lives in the coroutine's discriminant:
+//!
+//! ```text
+//! bb0: {
+//!     _18 = copy (_1.0: &mut {async fn body of dispatch()});   // Pin<&mut Self> -> &mut Self
+//!     _17 = discriminant((*_18));
+//!     switchInt(move _17) -> [0: bb1, 1: bb32, 2: bb31, 3: bb29, 4: bb30, otherwise: bb9];
+//! }
+//! ```
+//!
+//! Values 0, 1 and 2 are rustc's reserved states (Unresumed, Returned, Poisoned); every
+//! value from 3 up is a suspend state, and is also the index of a layout variant that
+//! holds the locals live across that suspension. A suspension is a block that writes the
+//! state and returns:
+//!
+//! ```text
+//! bb10: { _0 = Poll::<u32>::Pending; discriminant((*_18)) = 3; return; }
+//! ```
+//!
+//! The Returned and Poisoned arms lead to `assert(const false, "`async fn` resumed after
+//! completion")` (and `... after panicking`). [`StateMachine::recover`] finds all of this
+//! and declines, with a reason, on any body whose shape it does not recognise; every
+//! transform starts from a recovered machine, so an unexpected shape means no rewrite.
+
+use rustc_abi::VariantIdx;
+use rustc_middle::mir::{
+    AssertKind, BasicBlock, Body, Local, Operand, Place, ProjectionElem, Rvalue, START_BLOCK,
+    StatementKind, TerminatorKind,
+};
+
+/// rustc's reserved state numbers (`rustc_mir_transform/src/coroutine.rs`).
+pub const UNRESUMED: u32 = 0;
+pub const RETURNED: u32 = 1;
+pub const POISONED: u32 = 2;
+pub const FIRST_SUSPEND_STATE: u32 = 3;
+
+/// What one arm of the dispatch switch resumes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArmKind {
+    /// State 0: the body runs from its start.
+    Unresumed,
+    /// State 1: polled after completion.
+    Returned,
+    /// State 2: polled after a panic unwound out of it.
+    Poisoned,
+    /// State 3 and up: continue after a suspension.
+    Suspended,
+}
+
+/// One `value -> block` arm of the dispatch switch.
+#[derive(Clone, Debug)]
+pub struct ResumeArm {
+    pub state: u32,
+    pub target: BasicBlock,
+    pub kind: ArmKind,
+    /// For Returned and Poisoned: the arm is rustc's `assert(const false, ResumedAfter..)`.
+    pub panics_on_resume: bool,
+}
+
+/// The switch on the coroutine's state at the top of the resume function.
+#[derive(Clone, Debug)]
+pub struct DispatchSwitch {
+    /// The block holding the `switchInt`.
+    pub block: BasicBlock,
+    /// The local that points at the coroutine: rustc reads the state as
+    /// `discriminant((*coroutine_ref))`.
+    pub coroutine_ref: Local,
+    pub arms: Vec<ResumeArm>,
+    /// Where unknown state values go (rustc makes it `unreachable`).
+    pub otherwise: BasicBlock,
+}
+
+/// A block that stores a new state into the coroutine: a suspension (state >= 3), or the
+/// Returned / Poisoned marking.
+#[derive(Clone, Debug)]
+pub struct StateWrite {
+    pub block: BasicBlock,
+    pub state: u32,
+    /// Does the block end in `return` right after the write (a suspend site)?
+    pub then_returns: bool,
+}
+
+/// One variant of the coroutine's layout.
+#[derive(Clone, Debug)]
+pub struct LayoutVariant {
+    pub index: u32,
+    /// How many saved locals live in this variant.
+    pub saved_locals: usize,
+}
+
+/// A resume body's state machine, as far as corolift needs to know it.
+#[derive(Clone, Debug)]
+pub struct StateMachine {
+    pub dispatch: DispatchSwitch,
+    pub state_writes: Vec<StateWrite>,
+    pub variants: Vec<LayoutVariant>,
+    /// Saved locals in the whole layout (the `field_tys` of `CoroutineLayout`).
+    pub saved_locals: usize,
+}
+
+/// Why a body is not a resume function corolift can work on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decline(pub String);
+
+impl std::fmt::Display for Decline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn decline<T>(why: impl Into<String>) -> Result<T, Decline> {
+    Err(Decline(why.into()))
+}
+
+/// The `_n` of a place `(*_n)`.
+fn is_deref_of_local(place: &Place<'_>) -> Option<Local> {
+    match place.projection.as_slice() {
+        [ProjectionElem::Deref] => Some(place.local),
+        _ => None,
+    }
+}
+
+impl StateMachine {
+    /// Finds the dispatch, the state writes and the layout variants of `body`.
+    pub fn recover(body: &Body<'_>) -> Result<StateMachine, Decline> {
+        let Some(layout) = body.coroutine_layout_raw() else {
+            return decline("the body has no coroutine layout (not a lowered coroutine)");
+        };
+
+        // The dispatch sits in the first block, possibly behind `goto`s.
+        let mut block = START_BLOCK;
+        for _ in 0..4 {
+            match &body.basic_blocks[block].terminator().kind {
+                TerminatorKind::Goto { target } => block = *target,
+                _ => break,
+            }
+        }
+        let data = &body.basic_blocks[block];
+        let TerminatorKind::SwitchInt { discr, targets } = &data.terminator().kind else {
+            return decline(format!("{block:?} does not end in the state switch"));
+        };
+        let Some(discr_local) = discr.place().and_then(|p| p.as_local()) else {
+            return decline("the state switch is not on a local");
+        };
+        let coroutine_local = data.statements.iter().rev().find_map(|stmt| match &stmt.kind {
+            StatementKind::Assign(assign) if assign.0.as_local() == Some(discr_local) => {
+                match &assign.1 {
+                    Rvalue::Discriminant(place) => Some(is_deref_of_local(place)),
+                    _ => Some(None),
+                }
+            }
+            _ => None,
+        });
+        let Some(Some(coroutine_local)) = coroutine_local else {
+            return decline("the switched value is not the discriminant of `*self`");
+        };
+
+        let mut arms = Vec::new();
+        for (value, target) in targets.iter() {
+            let Ok(state) = u32::try_from(value) else {
+                return decline(format!("state value {value} does not fit a u32"));
+            };
+            let kind = match state {
+                UNRESUMED => ArmKind::Unresumed,
+                RETURNED => ArmKind::Returned,
+                POISONED => ArmKind::Poisoned,
+                _ => ArmKind::Suspended,
+            };
+            let panics_on_resume = matches!(kind, ArmKind::Returned | ArmKind::Poisoned)
+                && is_resumed_after_assert(body, target);
+            arms.push(ResumeArm { state, target, kind, panics_on_resume });
+        }
+        if !arms.iter().any(|arm| arm.kind == ArmKind::Unresumed) {
+            return decline("the state switch has no Unresumed arm");
+        }
+
+        let mut state_writes = Vec::new();
+        for (bb, data) in body.basic_blocks.iter_enumerated() {
+            for (index, stmt) in data.statements.iter().enumerate() {
+                let StatementKind::SetDiscriminant { place, variant_index } = &stmt.kind else {
+                    continue;
+                };
+                if is_deref_of_local(place) != Some(coroutine_local) {
+                    continue;
+                }
+                let rest_is_inert = data.statements[index + 1..].iter().all(|s| {
+                    matches!(s.kind, StatementKind::StorageDead(_) | StatementKind::Nop)
+                });
+                let then_returns =
+                    rest_is_inert && matches!(data.terminator().kind, TerminatorKind::Return);
+                state_writes.push(StateWrite { block: bb, state: variant_index.as_u32(), then_returns });
+            }
+        }
+
+        let variants = layout
+            .variant_fields
+            .iter_enumerated()
+            .map(|(index, fields): (VariantIdx, _)| LayoutVariant {
+                index: index.as_u32(),
+                saved_locals: fields.len(),
+            })
+            .collect();
+
+        Ok(StateMachine {
+            dispatch: DispatchSwitch {
+                block,
+                coroutine_ref: coroutine_local,
+                arms,
+                otherwise: targets.otherwise(),
+            },
+            state_writes,
+            variants,
+            saved_locals: layout.field_tys.len(),
+        })
+    }
+
+    /// Number of arms in the dispatch switch: the figure the report calls "states".
+    pub fn state_count(&self) -> usize {
+        self.dispatch.arms.len()
+    }
+
+    pub fn suspend_states(&self) -> impl Iterator<Item = &ResumeArm> {
+        self.dispatch.arms.iter().filter(|arm| arm.kind == ArmKind::Suspended)
+    }
+
+    pub fn arm(&self, kind: ArmKind) -> Option<&ResumeArm> {
+        self.dispatch.arms.iter().find(|arm| arm.kind == kind)
+    }
+
+    /// Suspend sites: state writes of a state >= 3 that return right away.
+    pub fn suspend_sites(&self) -> impl Iterator<Item = &StateWrite> {
+        self.state_writes.iter().filter(|w| w.state >= FIRST_SUSPEND_STATE && w.then_returns)
+    }
+
+    /// A stable, human-readable summary, used by `corolift-dump` and the snapshots.
+    pub fn describe(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let d = &self.dispatch;
+        let _ = writeln!(out, "dispatch: {:?} switches on discriminant((*{:?}))", d.block, d.coroutine_ref);
+        for arm in &d.arms {
+            let note = if arm.panics_on_resume { " (panics: resumed after ...)" } else { "" };
+            let _ = writeln!(out, "  state {} -> {:?} {:?}{}", arm.state, arm.target, arm.kind, note);
+        }
+        let _ = writeln!(out, "  otherwise -> {:?}", d.otherwise);
+        let _ = writeln!(out, "state writes:");
+        for w in &self.state_writes {
+            let _ = writeln!(
+                out,
+                "  {:?}: state = {}{}",
+                w.block,
+                w.state,
+                match (w.then_returns, w.state >= FIRST_SUSPEND_STATE) {
+                    (true, true) => "; return (suspend site)",
+                    (true, false) => "; return",
+                    (false, _) => "",
+                }
+            );
+        }
+        let _ = writeln!(out, "layout: {} saved locals", self.saved_locals);
+        for v in &self.variants {
+            let _ = writeln!(out, "  variant {}: {} saved locals", v.index, v.saved_locals);
+        }
+        out
+    }
+}
+
+/// Is `block` rustc's `assert(const false, ResumedAfterReturn | ResumedAfterPanic)`?
+fn is_resumed_after_assert(body: &Body<'_>, block: BasicBlock) -> bool {
+    let TerminatorKind::Assert { cond, expected, msg, .. } = &body.basic_blocks[block].terminator().kind
+    else {
+        return false;
+    };
+    let cond_is_false = match cond {
+        Operand::Constant(c) => c.const_.try_to_bool() == Some(!*expected),
+        _ => false,
+    };
+    cond_is_false
+        && matches!(**msg, AssertKind::ResumedAfterReturn(_) | AssertKind::ResumedAfterPanic(_))
+}

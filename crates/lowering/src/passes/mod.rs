@@ -1,0 +1,51 @@
+//! The coroutine transforms, in pipeline order.
+//!
+//! Every pass starts from a [`StateMachine`](crate::machine::StateMachine) recovered from
+//! the body as it stands, checks its own preconditions, and either rewrites the body
+//! and says why that was safe ([`PassOutcome::Applied`]) or leaves the body untouched
+//! and says why ([`PassOutcome::Declined`]). Both end up in `corolift-report`.
+
+use rustc_hir::CoroutineKind;
+use rustc_hir::def_id::DefId;
+use rustc_middle::mir::Body;
+use rustc_middle::ty::TyCtxt;
+
+pub mod returned_arm;
+
+/// What a pass sees besides the body.
+pub struct PassCx<'tcx> {
+    pub tcx: TyCtxt<'tcx>,
+    pub def_id: DefId,
+    pub kind: CoroutineKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PassOutcome {
+    /// The body was rewritten; the string is the evidence that it was safe.
+    Applied(String),
+    /// The body is untouched; the string says which precondition failed.
+    Declined(String),
+}
+
+/// A pass as the pipeline and the knobs know it.
+pub struct PassInfo {
+    /// The name used in `-Cllvm-args=corolift=<name>,...`.
+    pub name: &'static str,
+    /// One line for the README and for `./y.sh help`.
+    pub summary: &'static str,
+    /// Part of `corolift=default` at opt-level 0.
+    pub default_at_opt0: bool,
+    /// Part of `corolift=default` at opt-level 1 and up.
+    pub default_when_optimizing: bool,
+    pub run: for<'tcx> fn(&PassCx<'tcx>, &mut Body<'tcx>) -> PassOutcome,
+}
+
+/// Every pass, in the order the pipeline runs them.
+pub static PASSES: &[PassInfo] = &[PassInfo {
+    name: "returned_arm",
+    summary: "without debug-assertions, a Future polled after completion or after a panic \
+              returns Pending instead of panicking",
+    default_at_opt0: true,
+    default_when_optimizing: true,
+    run: returned_arm::run,
+}];

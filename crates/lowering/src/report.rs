@@ -1,0 +1,173 @@
+//! What corolift tells about each coroutine: `corolift-report` lines and `corolift-dump` files.
+//!
+//! `corolift-report=<file>` appends one JSON object per line for every coroutine resume
+//! function that reaches Cranelift, written once its machine code exists (the code size
+//! is only known then). Several rustc processes (a cargo build) may append to one file:
+//! each line goes out in a single `write` on a file opened for appending.
+//!
+//! `corolift-dump=<dir>` writes, per coroutine, `<name>.before.mir`, `<name>.after.mir`
+//! and `<name>.machine` (the recovered machine before and after); the snapshot tests
+//! read these.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+
+use rustc_hir::def_id::DefId;
+use rustc_middle::mir::Body;
+use rustc_middle::mir::pretty::MirWriter;
+use rustc_middle::ty::TyCtxt;
+
+use crate::machine::{Decline, StateMachine};
+use crate::passes::PassOutcome;
+use crate::LoweringSummary;
+
+/// One line of `corolift-report`.
+pub struct ReportLine<'a> {
+    pub crate_name: &'a str,
+    pub symbol: &'a str,
+    pub function: &'a str,
+    pub opt_level: &'a str,
+    pub summary: &'a LoweringSummary,
+    pub size_before: Option<u64>,
+    pub size_after: u64,
+    pub resume_bytes: usize,
+}
+
+fn json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn json_opt(out: &mut String, n: Option<impl std::fmt::Display>) {
+    match n {
+        Some(n) => {
+            let _ = write!(out, "{n}");
+        }
+        None => out.push_str("null"),
+    }
+}
+
+impl ReportLine<'_> {
+    pub fn to_json(&self) -> String {
+        let s = self.summary;
+        let mut out = String::from("{\"crate\":");
+        json_str(&mut out, self.crate_name);
+        out.push_str(",\"symbol\":");
+        json_str(&mut out, self.symbol);
+        out.push_str(",\"function\":");
+        json_str(&mut out, self.function);
+        out.push_str(",\"kind\":");
+        json_str(&mut out, s.kind);
+        out.push_str(",\"opt_level\":");
+        json_str(&mut out, self.opt_level);
+        out.push_str(",\"states_before\":");
+        json_opt(&mut out, s.states_before);
+        out.push_str(",\"states_after\":");
+        json_opt(&mut out, s.states_after);
+        out.push_str(",\"size_before\":");
+        json_opt(&mut out, self.size_before);
+        let _ = write!(out, ",\"size_after\":{},\"resume_bytes\":{}", self.size_after, self.resume_bytes);
+        out.push_str(",\"unrecognised\":");
+        match &s.unrecognised {
+            Some(why) => json_str(&mut out, why),
+            None => out.push_str("null"),
+        }
+        out.push_str(",\"passes\":[");
+        for (i, record) in s.passes.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str("{\"pass\":");
+            json_str(&mut out, record.pass);
+            let (applied, why) = match &record.outcome {
+                PassOutcome::Applied(why) => (true, why),
+                PassOutcome::Declined(why) => (false, why),
+            };
+            let _ = write!(out, ",\"applied\":{applied},\"why\":");
+            json_str(&mut out, why);
+            out.push('}');
+        }
+        out.push_str("]}");
+        out
+    }
+
+    /// Appends the line to `path` in one write.
+    pub fn append_to(&self, path: &Path) -> std::io::Result<()> {
+        let mut line = self.to_json();
+        line.push('\n');
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        file.write_all(line.as_bytes())
+    }
+}
+
+/// A file name for a coroutine: its def path with the punctuation that file systems or
+/// shells dislike replaced.
+pub fn file_stem(tcx: TyCtxt<'_>, def_id: DefId) -> String {
+    let path = tcx.def_path_str(def_id);
+    path.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '#' { c } else { '.' })
+        .collect::<String>()
+        .replace("..", ".")
+}
+
+fn mir_text<'tcx>(tcx: TyCtxt<'tcx>, body: &Body<'tcx>) -> String {
+    let mut buf = Vec::new();
+    let _ = MirWriter::new(tcx).write_mir_fn(body, &mut buf);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+fn machine_text(machine: &Result<StateMachine, Decline>) -> String {
+    match machine {
+        Ok(machine) => machine.describe(),
+        Err(why) => format!("not recognised: {why}\n"),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn dump_coroutine<'tcx>(
+    tcx: TyCtxt<'tcx>,
+    def_id: DefId,
+    dir: &Path,
+    before: &Body<'tcx>,
+    machine_before: &Result<StateMachine, Decline>,
+    after: &Body<'tcx>,
+    machine_after: &Result<StateMachine, Decline>,
+    summary: &LoweringSummary,
+) {
+    let stem = file_stem(tcx, def_id);
+    let mut machine = format!("{} {}\n== before ==\n", summary.kind, tcx.def_path_str(def_id));
+    machine.push_str(&machine_text(machine_before));
+    machine.push_str("== passes ==\n");
+    for record in &summary.passes {
+        let _ = match &record.outcome {
+            PassOutcome::Applied(why) => writeln!(machine, "{}: applied: {why}", record.pass),
+            PassOutcome::Declined(why) => writeln!(machine, "{}: declined: {why}", record.pass),
+        };
+    }
+    machine.push_str("== after ==\n");
+    machine.push_str(&machine_text(machine_after));
+    let files = [
+        (format!("{stem}.before.mir"), mir_text(tcx, before)),
+        (format!("{stem}.after.mir"), mir_text(tcx, after)),
+        (format!("{stem}.machine"), machine),
+    ];
+    let written = std::fs::create_dir_all(dir)
+        .and_then(|()| files.iter().try_for_each(|(name, text)| std::fs::write(dir.join(name), text)));
+    if let Err(err) = written {
+        tcx.dcx().warn(format!("corolift-dump: cannot write into {}: {err}", dir.display()));
+    }
+}

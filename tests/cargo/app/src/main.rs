@@ -1,0 +1,37 @@
+use std::future::Future;
+use std::task::{Context, Poll, Waker};
+
+use corolift_test_child::{describe, doubled, yield_once};
+use corolift_test_macros::traced;
+
+include!(concat!(env!("OUT_DIR"), "/generated.rs"));
+
+#[traced]
+async fn total(n: u32) -> u32 {
+    let mut sum = 0;
+    for i in 0..n {
+        sum += doubled(i).await;
+        yield_once().await;
+    }
+    sum
+}
+
+fn block_on<F: Future>(fut: F) -> (F::Output, u32) {
+    let mut fut = std::pin::pin!(fut);
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut polls = 1;
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return (v, polls);
+        }
+        polls += 1;
+    }
+}
+
+fn main() {
+    println!("{GREETING}");
+    let n = std::env::args().count() as u32 + 3;
+    println!("total = {:?}", block_on(total(n)));
+    println!("describe = {:?}", block_on(describe("x", 2)));
+    println!("describe = {:?}", block_on(describe(vec![1u8, 2], 1)));
+}
