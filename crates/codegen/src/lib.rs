@@ -26,6 +26,7 @@ use corolift_lowering::report::ReportLine;
 use corolift_lowering::{LoweringSummary, kind_label, lower_coroutine};
 use rustc_hir::def_id::{DefId, LocalDefId};
 use rustc_middle::mir::Body;
+use rustc_middle::ty::print::with_no_trimmed_paths;
 use rustc_middle::ty::{self, Instance, InstanceKind, TyCtxt};
 use rustc_middle::util::Providers;
 
@@ -43,6 +44,7 @@ static PENDING: Mutex<Option<HashMap<String, PendingLine>>> = Mutex::new(None);
 struct PendingLine {
     path: PathBuf,
     crate_name: String,
+    mir_crate: String,
     function: String,
     opt_level: String,
     summary: LoweringSummary,
@@ -105,8 +107,8 @@ pub fn function_lowered<'tcx>(
 
     let local = SUMMARIES.lock().unwrap().get_or_insert_default().get(&def_id).cloned();
     let summary = local.unwrap_or_else(|| {
-        // Lowered in another crate (a generic coroutine from metadata): only the body
-        // we codegen is known, so before and after are its figures.
+        // Lowered in another crate (its MIR came from metadata, already lowered there):
+        // only that body is known here, so before and after are its figures.
         let machine = StateMachine::recover(tcx.instance_mir(instance.def));
         let states = machine.as_ref().ok().map(StateMachine::state_count);
         LoweringSummary {
@@ -122,7 +124,8 @@ pub fn function_lowered<'tcx>(
     let pending = PendingLine {
         path,
         crate_name: tcx.crate_name(rustc_span::def_id::LOCAL_CRATE).to_string(),
-        function: tcx.def_path_str(def_id),
+        mir_crate: tcx.crate_name(def_id.krate).to_string(),
+        function: with_no_trimmed_paths!(tcx.def_path_str(def_id)),
         opt_level: format!("{:?}", tcx.sess.opts.optimize),
         summary,
         size_before,
@@ -138,6 +141,7 @@ pub fn function_compiled(symbol: &str, code_bytes: usize) {
     };
     let line = ReportLine {
         crate_name: &pending.crate_name,
+        mir_crate: &pending.mir_crate,
         symbol,
         function: &pending.function,
         opt_level: &pending.opt_level,

@@ -17,6 +17,7 @@ use rustc_hir::def_id::DefId;
 use rustc_middle::mir::Body;
 use rustc_middle::mir::pretty::MirWriter;
 use rustc_middle::ty::TyCtxt;
+use rustc_middle::ty::print::with_no_trimmed_paths;
 
 use crate::machine::{Decline, StateMachine};
 use crate::passes::PassOutcome;
@@ -24,7 +25,10 @@ use crate::LoweringSummary;
 
 /// One line of `corolift-report`.
 pub struct ReportLine<'a> {
+    /// The crate being compiled, where the resume function is codegened.
     pub crate_name: &'a str,
+    /// The crate whose MIR this is: where corolift lowered it.
+    pub mir_crate: &'a str,
     pub symbol: &'a str,
     pub function: &'a str,
     pub opt_level: &'a str,
@@ -66,6 +70,8 @@ impl ReportLine<'_> {
         let s = self.summary;
         let mut out = String::from("{\"crate\":");
         json_str(&mut out, self.crate_name);
+        out.push_str(",\"mir_crate\":");
+        json_str(&mut out, self.mir_crate);
         out.push_str(",\"symbol\":");
         json_str(&mut out, self.symbol);
         out.push_str(",\"function\":");
@@ -117,7 +123,7 @@ impl ReportLine<'_> {
 /// A file name for a coroutine: its def path with the punctuation that file systems or
 /// shells dislike replaced.
 pub fn file_stem(tcx: TyCtxt<'_>, def_id: DefId) -> String {
-    let path = tcx.def_path_str(def_id);
+    let path = with_no_trimmed_paths!(tcx.def_path_str(def_id));
     path.chars()
         .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '#' { c } else { '.' })
         .collect::<String>()
@@ -149,7 +155,11 @@ pub fn dump_coroutine<'tcx>(
     summary: &LoweringSummary,
 ) {
     let stem = file_stem(tcx, def_id);
-    let mut machine = format!("{} {}\n== before ==\n", summary.kind, tcx.def_path_str(def_id));
+    let mut machine = format!(
+        "{} {}\n== before ==\n",
+        summary.kind,
+        with_no_trimmed_paths!(tcx.def_path_str(def_id))
+    );
     machine.push_str(&machine_text(machine_before));
     machine.push_str("== passes ==\n");
     for record in &summary.passes {

@@ -1,7 +1,7 @@
 use std::future::Future;
 use std::task::{Context, Poll, Waker};
 
-use corolift_test_child::{describe, doubled, yield_once};
+use corolift_test_child::{checksum, checksum_blocking, describe, doubled, yield_once};
 use corolift_test_macros::traced;
 
 include!(concat!(env!("OUT_DIR"), "/generated.rs"));
@@ -34,4 +34,6 @@ fn main() {
     println!("total = {:?}", block_on(total(n)));
     println!("describe = {:?}", block_on(describe("x", 2)));
     println!("describe = {:?}", block_on(describe(vec![1u8, 2], 1)));
+    println!("checksum = {:?}", block_on(checksum((1..n + 5).collect())));
+    println!("checksum_blocking = {}", checksum_blocking((1..n + 7).collect()));
 }

@@ -36,3 +36,27 @@ pub async fn describe<T: std::fmt::Debug>(value: T, times: u32) -> String {
     }
     out
 }
+
+/// Large enough not to be inlined across crates: codegened in this crate.
+pub async fn checksum(data: Vec<u32>) -> u32 {
+    let mut sum = 0u32;
+    for (i, x) in data.iter().enumerate() {
+        if i % 2 == 0 {
+            yield_once().await;
+        }
+        sum = sum.wrapping_mul(31).wrapping_add(*x);
+    }
+    sum
+}
+
+/// Polls `checksum` here, so its resume function is codegened in this crate.
+#[inline(never)]
+pub fn checksum_blocking(data: Vec<u32>) -> u32 {
+    let mut fut = std::pin::pin!(checksum(data));
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let Poll::Ready(sum) = fut.as_mut().poll(&mut cx) {
+            return sum;
+        }
+    }
+}
