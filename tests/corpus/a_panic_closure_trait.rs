@@ -8,16 +8,6 @@ use executor::*;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::task::Poll;
 
-fn payload(e: Box<dyn std::any::Any + Send>) -> String {
-    if let Some(s) = e.downcast_ref::<&str>() {
-        s.to_string()
-    } else if let Some(s) = e.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "<non-string payload>".to_string()
-    }
-}
-
 trait Job {
     async fn run(&self, x: u32) -> u32;
 }
@@ -46,11 +36,11 @@ fn drive<F: std::future::Future<Output = u32>>(name: &str, fut: F) {
     match r {
         Ok(v) => println!("{name}: {v} after {polls} polls"),
         Err(e) => {
-            println!("{name}: panicked on poll {polls}: {}", payload(e));
+            println!("{name}: panicked on poll {polls}: {}", panic_message(e));
             let again = catch_unwind(AssertUnwindSafe(|| poll_once(f.as_mut())));
             match again {
                 Ok(p) => println!("{name}: re-poll returned {p:?}"),
-                Err(e) => println!("{name}: re-poll panicked: {}", payload(e)),
+                Err(e) => println!("{name}: re-poll panicked: {}", panic_message(e)),
             }
         }
     }

@@ -7,16 +7,6 @@ mod executor;
 use executor::*;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-fn payload(e: Box<dyn std::any::Any + Send>) -> String {
-    if let Some(s) = e.downcast_ref::<&str>() {
-        s.to_string()
-    } else if let Some(s) = e.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "<non-string payload>".to_string()
-    }
-}
-
 async fn leaf(x: u32) -> u32 {
     let _l = Noisy("leaf");
     YieldTimes(x % 3).await;
@@ -59,9 +49,9 @@ fn main() {
         match r {
             Ok(v) => println!("top({x}) = {v} after {polls} polls"),
             Err(e) => {
-                println!("top({x}) panicked on poll {polls}: {}", payload(e));
+                println!("top({x}) panicked on poll {polls}: {}", panic_message(e));
                 let again = catch_unwind(AssertUnwindSafe(|| poll_once(f.as_mut())));
-                println!("re-poll: {}", payload(again.unwrap_err()));
+                println!("re-poll: {}", panic_message(again.unwrap_err()));
             }
         }
         drop(f);

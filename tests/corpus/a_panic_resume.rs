@@ -7,16 +7,6 @@ mod executor;
 use executor::*;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-fn payload(e: Box<dyn std::any::Any + Send>) -> String {
-    if let Some(s) = e.downcast_ref::<&str>() {
-        s.to_string()
-    } else if let Some(s) = e.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "<non-string payload>".to_string()
-    }
-}
-
 async fn boom(x: u32) -> u32 {
     let _held = Noisy("boom held");
     yield_now().await;
@@ -34,11 +24,11 @@ fn main() {
     let mut f = Box::pin(boom(opaque(3)));
     println!("poll 1: {:?}", poll_once(f.as_mut()));
     let r = catch_unwind(AssertUnwindSafe(|| poll_once(f.as_mut())));
-    println!("poll 2 caught: {}", payload(r.unwrap_err()));
+    println!("poll 2 caught: {}", panic_message(r.unwrap_err()));
     let r = catch_unwind(AssertUnwindSafe(|| poll_once(f.as_mut())));
-    println!("poll 3 caught: {}", payload(r.unwrap_err()));
+    println!("poll 3 caught: {}", panic_message(r.unwrap_err()));
     let r = catch_unwind(AssertUnwindSafe(|| poll_once(f.as_mut())));
-    println!("poll 4 caught: {}", payload(r.unwrap_err()));
+    println!("poll 4 caught: {}", panic_message(r.unwrap_err()));
     drop(f);
     println!("dropped panicked async fn future");
 
@@ -53,9 +43,9 @@ fn main() {
         n
     });
     let r = catch_unwind(AssertUnwindSafe(|| poll_once(b.as_mut())));
-    println!("block poll 1 caught: {}", payload(r.unwrap_err()));
+    println!("block poll 1 caught: {}", panic_message(r.unwrap_err()));
     let r = catch_unwind(AssertUnwindSafe(|| poll_once(b.as_mut())));
-    println!("block poll 2 caught: {}", payload(r.unwrap_err()));
+    println!("block poll 2 caught: {}", panic_message(r.unwrap_err()));
     drop(b);
     println!("dropped panicked async block");
 

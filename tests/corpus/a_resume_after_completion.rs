@@ -5,16 +5,6 @@ mod executor;
 use executor::*;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-fn payload(e: Box<dyn std::any::Any + Send>) -> String {
-    if let Some(s) = e.downcast_ref::<&str>() {
-        s.to_string()
-    } else if let Some(s) = e.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "<non-string payload>".to_string()
-    }
-}
-
 async fn twice(x: u32) -> u32 {
     let _n = Noisy("twice local");
     yield_now().await;
@@ -39,7 +29,7 @@ fn repoll<F: std::future::Future<Output = u32>>(name: &str, fut: F) {
         let r = catch_unwind(AssertUnwindSafe(|| poll_once(f.as_mut())));
         match r {
             Ok(p) => println!("{name}: re-poll {i} returned {p:?}"),
-            Err(e) => println!("{name}: re-poll {i} panicked: {}", payload(e)),
+            Err(e) => println!("{name}: re-poll {i} panicked: {}", panic_message(e)),
         }
     }
 }

@@ -8,16 +8,6 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::Poll;
 
-fn payload(e: Box<dyn std::any::Any + Send>) -> String {
-    if let Some(s) = e.downcast_ref::<&str>() {
-        s.to_string()
-    } else if let Some(s) = e.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "<non-string payload>".to_string()
-    }
-}
-
 async fn make_noisy(x: u32) -> Noisy {
     yield_now().await;
     if x % 2 == 0 { Noisy("output even") } else { Noisy("output odd") }
@@ -48,7 +38,7 @@ fn finish_then_repoll<T: std::fmt::Debug>(name: &str, mut f: Pin<Box<dyn Future<
     let r = catch_unwind(AssertUnwindSafe(|| poll_once(f.as_mut()).is_ready()));
     match r {
         Ok(ready) => println!("{name}: re-poll returned, ready = {ready}"),
-        Err(e) => println!("{name}: re-poll panicked: {}", payload(e)),
+        Err(e) => println!("{name}: re-poll panicked: {}", panic_message(e)),
     }
 }
 
@@ -76,10 +66,10 @@ fn main() {
     let r = catch_unwind(AssertUnwindSafe(|| poll_n(parent.as_mut(), 5)));
     match r {
         Ok(v) => println!("parent finished: {v:?}"),
-        Err(e) => println!("parent panicked: {}", payload(e)),
+        Err(e) => println!("parent panicked: {}", panic_message(e)),
     }
     let r = catch_unwind(AssertUnwindSafe(|| poll_once(parent.as_mut())));
-    println!("parent re-poll: {}", payload(r.unwrap_err()));
+    println!("parent re-poll: {}", panic_message(r.unwrap_err()));
     drop(parent);
     println!("done");
 }

@@ -140,3 +140,14 @@ pub fn run_all(mut tasks: Vec<Pin<Box<dyn Future<Output = ()>>>>) -> usize {
 pub fn opaque(n: u32) -> u32 {
     std::hint::black_box(n + std::env::args().count() as u32 - 1)
 }
+
+/// The message of a panic caught by `catch_unwind`.
+pub fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "<non-string payload>".to_string()
+    }
+}
