@@ -16,7 +16,7 @@ const KINDS: &[&str] = &["async fn", "async block", "async closure", "gen", "asy
 
 fn check_line(line: &Value) -> std::result::Result<(), String> {
     let field = |name: &str| line.get(name).ok_or_else(|| format!("no `{name}` field"));
-    for name in ["crate", "symbol", "function", "kind", "opt_level"] {
+    for name in ["crate", "mir_crate", "symbol", "function", "kind", "opt_level"] {
         field(name)?.as_str().ok_or_else(|| format!("`{name}` is not a string"))?;
     }
     let kind = field("kind")?.as_str().unwrap();

@@ -22,11 +22,10 @@ use std::sync::{Mutex, OnceLock};
 
 use corolift_lowering::knobs::{Knobs, is_corolift_word};
 use corolift_lowering::machine::StateMachine;
-use corolift_lowering::report::ReportLine;
+use corolift_lowering::report::{ReportLine, coroutine_path};
 use corolift_lowering::{LoweringSummary, kind_label, lower_coroutine};
 use rustc_hir::def_id::{DefId, LocalDefId};
 use rustc_middle::mir::Body;
-use rustc_middle::ty::print::with_no_trimmed_paths;
 use rustc_middle::ty::{self, Instance, InstanceKind, TyCtxt};
 use rustc_middle::util::Providers;
 
@@ -125,7 +124,7 @@ pub fn function_lowered<'tcx>(
         path,
         crate_name: tcx.crate_name(rustc_span::def_id::LOCAL_CRATE).to_string(),
         mir_crate: tcx.crate_name(def_id.krate).to_string(),
-        function: with_no_trimmed_paths!(tcx.def_path_str(def_id)),
+        function: coroutine_path(tcx, def_id),
         opt_level: format!("{:?}", tcx.sess.opts.optimize),
         summary,
         size_before,

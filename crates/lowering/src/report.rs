@@ -120,10 +120,16 @@ impl ReportLine<'_> {
     }
 }
 
+/// A coroutine's def path as the report and the dumps name it: untrimmed, so that a
+/// coroutine from another crate carries its crate's name.
+pub fn coroutine_path(tcx: TyCtxt<'_>, def_id: DefId) -> String {
+    with_no_trimmed_paths!(tcx.def_path_str(def_id))
+}
+
 /// A file name for a coroutine: its def path with the punctuation that file systems or
 /// shells dislike replaced.
 pub fn file_stem(tcx: TyCtxt<'_>, def_id: DefId) -> String {
-    let path = with_no_trimmed_paths!(tcx.def_path_str(def_id));
+    let path = coroutine_path(tcx, def_id);
     path.chars()
         .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '#' { c } else { '.' })
         .collect::<String>()
@@ -155,11 +161,7 @@ pub fn dump_coroutine<'tcx>(
     summary: &LoweringSummary,
 ) {
     let stem = file_stem(tcx, def_id);
-    let mut machine = format!(
-        "{} {}\n== before ==\n",
-        summary.kind,
-        with_no_trimmed_paths!(tcx.def_path_str(def_id))
-    );
+    let mut machine = format!("{} {}\n== before ==\n", summary.kind, coroutine_path(tcx, def_id));
     machine.push_str(&machine_text(machine_before));
     machine.push_str("== passes ==\n");
     for record in &summary.passes {
