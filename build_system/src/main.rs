@@ -1,5 +1,6 @@
 //! corolift's build system, run as `./y.sh <command>`.
 
+mod bench;
 mod build;
 mod compile;
 mod demo;
@@ -24,6 +25,11 @@ commands:
   test [--bless] [SUITE...]
                    build, then run the test suites config.txt enables (or the named
                    ones); --bless rewrites the snapshot files
+  bench [--rounds N]
+                   build, then measure the state-lowering targets: the seed programs'
+                   resume functions, the corpus's resume bytes and future sizes, and the
+                   corpus's compile time (N alternating rounds, default 5), corolift
+                   against corolift=off at -O3; writes build/bench/bench.json
   help             this text
 ";
 
@@ -60,6 +66,11 @@ fn run(args: &[String]) -> Result<()> {
             no_options(command, rest)?;
             build::build(&dirs, &toolchain)?;
             demo::demo(&dirs, &toolchain)
+        }
+        "bench" => {
+            let options = bench::Options::parse(rest)?;
+            build::build(&dirs, &toolchain)?;
+            bench::bench(&dirs, &toolchain, &options)
         }
         "test" => {
             let options = test::Options::parse(rest)?;

@@ -1,6 +1,7 @@
 //! `dist/cargo-corolift` on a cargo workspace (tests/cargo): a proc-macro and a build
 //! script compiled by corolift too, and generic async fns of one crate codegened in
-//! another from their metadata MIR. The binary's output must equal the LLVM build's,
+//! another from their metadata MIR, and awaits of another crate's await-free async fns
+//! (ready_child reads their lowered MIR from metadata). The binary's output must equal the LLVM build's,
 //! and the report must cover the coroutines of both crates.
 
 use std::path::Path;
@@ -80,6 +81,12 @@ pub fn run(env: &Env) -> Result<()> {
             if !has(krate, mir_crate, function) {
                 return Err(format!("no report line for {function} ({mir_crate}'s MIR) codegened in {krate}:\n{text}"));
             }
+        }
+        // The upstream crate's lowered MIR (from metadata) proves its children Ready.
+        let ready = text.lines().find(|l| l.contains("\"function\":\"ready_children::{closure#0}\""));
+        let ready = ready.ok_or("no report line for ready_children::{closure#0}")?;
+        if !ready.contains("\"pass\":\"ready_child\",\"applied\":true,\"why\":\"every return of scaled::{closure#0}, tagged::{closure#0} builds") {
+            return Err(format!("ready_child did not use the upstream crate's MIR:\n{ready}"));
         }
         Ok(())
     })();

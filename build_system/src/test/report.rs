@@ -1,6 +1,11 @@
 //! `corolift-report`: every corpus program's coroutines, before and after, at opt-level 0
 //! and 3 with the default lowering. Each line is checked for its fields and for sense
 //! (nothing grows), and its `resume_bytes` against the symbol size in the object file.
+//!
+//! A pass that changes a layout leaves `size_before` null (the stock layout cannot be
+//! asked for once the body is replaced), so every program is also compiled with
+//! `corolift=off` and the two reports are joined by symbol: no future's `size_of` and no
+//! state count may be larger under the default lowering than under `corolift=off`.
 //! The reports stay in `build/tests/report/<config>.jsonl`.
 
 use std::collections::BTreeMap;
@@ -28,6 +33,12 @@ fn check_line(line: &Value) -> std::result::Result<(), String> {
         if v.is_null() { Ok(None) } else { v.as_u64().map(Some).ok_or_else(|| format!("`{name}` is not a count")) }
     };
     let (states_before, states_after) = (number("states_before")?, number("states_after")?);
+    let (suspend_before, suspend_after) = (number("suspend_states_before")?, number("suspend_states_after")?);
+    if let (Some(b), Some(a)) = (suspend_before, suspend_after) {
+        if a > b {
+            return Err(format!("suspend states grew from {b} to {a}"));
+        }
+    }
     let (size_before, size_after) = (number("size_before")?, number("size_after")?);
     let resume_bytes = number("resume_bytes")?.ok_or("`resume_bytes` is null")?;
     if size_after.is_none() {
@@ -59,7 +70,7 @@ fn check_line(line: &Value) -> std::result::Result<(), String> {
 }
 
 /// Compiles `program` to an object with the report knob, then checks its lines.
-fn check_program(env: &Env, config: &BuildConfig, program: &Path, out_dir: &Path) -> std::result::Result<usize, String> {
+fn check_program(env: &Env, config: &BuildConfig, program: &Path, out_dir: &Path) -> std::result::Result<Vec<Value>, String> {
     let source = std::fs::read_to_string(program).map_err(|e| e.to_string())?;
     let directives = Directives::read(&source);
     let stem = program.file_stem().unwrap().to_string_lossy().into_owned();
@@ -70,7 +81,7 @@ fn check_program(env: &Env, config: &BuildConfig, program: &Path, out_dir: &Path
     compile_program(env.dirs, env.toolchain, config, program, &directives, &object, &extra)?;
     let text = std::fs::read_to_string(&report).map_err(|e| format!("no report written ({e})"))?;
     let sizes: BTreeMap<String, u64> = symbol_sizes(&object)?.into_iter().collect();
-    let mut count = 0;
+    let mut lines = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let value: Value = serde_json::from_str(line).map_err(|e| format!("line {}: not JSON: {e}", n + 1))?;
         check_line(&value).map_err(|e| format!("line {}: {e}\n{line}", n + 1))?;
@@ -84,32 +95,64 @@ fn check_program(env: &Env, config: &BuildConfig, program: &Path, out_dir: &Path
         if config.opt_level == "0" && value["passes"].as_array().unwrap().iter().any(|p| p["applied"] == true && p["pass"] == "returned_arm") {
             return Err(format!("{symbol}: returned_arm applied with debug-assertions on"));
         }
-        count += 1;
+        lines.push(value);
     }
-    if count == 0 {
+    if lines.is_empty() {
         return Err("the report has no line, but every corpus program has a coroutine".into());
     }
-    Ok(count)
+    Ok(lines)
+}
+
+/// The default lowering's lines against `corolift=off`'s, by symbol.
+fn compare_with_off(lowered: &[Value], off: &[Value]) -> std::result::Result<(), String> {
+    let off: BTreeMap<&str, &Value> = off.iter().map(|v| (v["symbol"].as_str().unwrap(), v)).collect();
+    for line in lowered {
+        let symbol = line["symbol"].as_str().unwrap();
+        let Some(stock) = off.get(symbol) else {
+            return Err(format!("{symbol} is not in the corolift=off report"));
+        };
+        let (size, stock_size) = (line["size_after"].as_u64(), stock["size_after"].as_u64());
+        if size > stock_size {
+            return Err(format!("{symbol}: size_of {size:?} under the default, {stock_size:?} under corolift=off"));
+        }
+        if line["size_before"].as_u64().is_some_and(|b| Some(b) != stock_size) {
+            return Err(format!("{symbol}: size_before {} but corolift=off gives {stock_size:?}", line["size_before"]));
+        }
+        let (states, stock_states) = (line["states_after"].as_u64(), stock["states_after"].as_u64());
+        if stock_states.is_some() && states.is_some() && states > stock_states {
+            return Err(format!("{symbol}: {states:?} states under the default, {stock_states:?} under corolift=off"));
+        }
+    }
+    Ok(())
 }
 
 pub fn run(env: &Env) -> Result<()> {
     let programs = env.corpus()?;
     let out_dir = env.scratch("report");
-    for config in [BuildConfig::corolift("corolift-O0", &[], "0"), BuildConfig::corolift("corolift-O3", &[], "3")] {
+    let levels = [
+        (BuildConfig::corolift("corolift-O0", &[], "0"), BuildConfig::corolift("corolift-off-O0", &["corolift=off"], "0")),
+        (BuildConfig::corolift("corolift-O3", &[], "3"), BuildConfig::corolift("corolift-off-O3", &["corolift=off"], "3")),
+    ];
+    for (config, off_config) in &levels {
         parallel(&programs, |program| {
             let name = program.file_stem().unwrap().to_string_lossy().into_owned();
-            let result = check_program(env, &config, program, &out_dir).map(|_| ());
+            let result = check_program(env, config, program, &out_dir).and_then(|lowered| {
+                let off = check_program(env, off_config, program, &out_dir)?;
+                compare_with_off(&lowered, &off)
+            });
             env.tally.record("report", &format!("{name} {}", config.name), result);
         });
-        // One file for the whole corpus, in program order.
-        let mut all = String::new();
-        for program in &programs {
-            let stem = program.file_stem().unwrap().to_string_lossy();
-            all.push_str(&std::fs::read_to_string(out_dir.join(format!("{stem}.{}.jsonl", config.name))).unwrap_or_default());
+        // One file per configuration for the whole corpus, in program order.
+        for name in [config.name, off_config.name] {
+            let mut all = String::new();
+            for program in &programs {
+                let stem = program.file_stem().unwrap().to_string_lossy();
+                all.push_str(&std::fs::read_to_string(out_dir.join(format!("{stem}.{name}.jsonl"))).unwrap_or_default());
+            }
+            let combined = out_dir.join(format!("{name}.jsonl"));
+            let _ = std::fs::write(&combined, all);
+            eprintln!("[report] {}", combined.display());
         }
-        let combined = out_dir.join(format!("{}.jsonl", config.name));
-        let _ = std::fs::write(&combined, all);
-        eprintln!("[report] {}", combined.display());
     }
     Ok(())
 }

@@ -114,12 +114,16 @@ pub fn function_lowered<'tcx>(
             kind: kind_label(kind),
             states_before: states,
             states_after: states,
+            suspend_states_before: machine.as_ref().ok().map(|m| m.suspend_states().count()),
+            suspend_states_after: machine.as_ref().ok().map(|m| m.suspend_states().count()),
             passes: Vec::new(),
             unrecognised: machine.err().map(|why| why.0),
             layout_changed: false,
         }
     });
-    let size_before = (!summary.layout_changed).then_some(size_after);
+    // The stock size is only known when nothing was lowered: a coroutine whose own layout
+    // is untouched still shrinks when a future it holds shrank.
+    let size_before = (!knobs(tcx).lowering_enabled()).then_some(size_after);
     let pending = PendingLine {
         path,
         crate_name: tcx.crate_name(rustc_span::def_id::LOCAL_CRATE).to_string(),

@@ -16,10 +16,12 @@
 
 extern crate rustc_abi;
 extern crate rustc_hir;
+extern crate rustc_index;
 extern crate rustc_middle;
 extern crate rustc_session;
 extern crate rustc_span;
 
+pub mod body_edit;
 pub mod knobs;
 pub mod machine;
 pub mod passes;
@@ -48,13 +50,23 @@ pub struct LoweringSummary {
     pub kind: &'static str,
     /// Dispatch arms of rustc's resume body (`None`: not recognised).
     pub states_before: Option<usize>,
-    /// Dispatch arms after corolift's passes.
+    /// Dispatch arms after corolift's passes (0: no dispatch switch any more).
     pub states_after: Option<usize>,
+    /// Suspend states (arms for state 3 and up) before and after.
+    pub suspend_states_before: Option<usize>,
+    pub suspend_states_after: Option<usize>,
     pub passes: Vec<PassRecord>,
     /// Why the machine could not be recovered, if it could not.
     pub unrecognised: Option<String>,
     /// Did a pass change the coroutine's layout (and so possibly its size)?
     pub layout_changed: bool,
+}
+
+impl LoweringSummary {
+    /// Did the pass called `name` rewrite the body?
+    pub fn applied(&self, name: &str) -> bool {
+        self.passes.iter().any(|r| r.pass == name && matches!(r.outcome, PassOutcome::Applied(_)))
+    }
 }
 
 /// The report's name for a coroutine's kind.
@@ -83,12 +95,15 @@ pub fn lower_coroutine<'tcx>(
         kind: kind_label(kind),
         states_before: before.as_ref().ok().map(StateMachine::state_count),
         states_after: None,
+        suspend_states_before: before.as_ref().ok().map(|m| m.suspend_states().count()),
+        suspend_states_after: None,
         passes: Vec::new(),
         unrecognised: before.as_ref().err().map(|why| why.0.clone()),
         layout_changed: false,
     };
     if body.tainted_by_errors.is_some() || before.is_err() {
         summary.states_after = summary.states_before;
+        summary.suspend_states_after = summary.suspend_states_before;
         return (None, summary);
     }
 
@@ -103,7 +118,17 @@ pub fn lower_coroutine<'tcx>(
     }
     summary.layout_changed = lowered.coroutine_layout_raw() != body.coroutine_layout_raw();
     let after = StateMachine::recover(&lowered);
-    summary.states_after = after.as_ref().ok().map(StateMachine::state_count);
+    summary.states_after = match &after {
+        Ok(machine) => Some(machine.state_count()),
+        // `await_free` removes the dispatch: no state is switched on any more.
+        Err(_) if summary.applied("await_free") => Some(0),
+        Err(_) => None,
+    };
+    summary.suspend_states_after = match &after {
+        Ok(machine) => Some(machine.suspend_states().count()),
+        Err(_) if summary.applied("await_free") => Some(0),
+        Err(_) => None,
+    };
 
     if let Some(dir) = &knobs.dump {
         report::dump_coroutine(tcx, def_id, dir, body, &before, &lowered, &after, &summary);

@@ -130,32 +130,10 @@ impl StateMachine {
             return decline("the body has no coroutine layout (not a lowered coroutine)");
         };
 
-        // The dispatch sits in the first block, possibly behind `goto`s.
-        let mut block = START_BLOCK;
-        for _ in 0..4 {
-            match &body.basic_blocks[block].terminator().kind {
-                TerminatorKind::Goto { target } => block = *target,
-                _ => break,
-            }
-        }
-        let data = &body.basic_blocks[block];
-        let TerminatorKind::SwitchInt { discr, targets } = &data.terminator().kind else {
-            return decline(format!("{block:?} does not end in the state switch"));
-        };
-        let Some(discr_local) = discr.place().and_then(|p| p.as_local()) else {
-            return decline("the state switch is not on a local");
-        };
-        let coroutine_local = data.statements.iter().rev().find_map(|stmt| match &stmt.kind {
-            StatementKind::Assign(assign) if assign.0.as_local() == Some(discr_local) => {
-                match &assign.1 {
-                    Rvalue::Discriminant(place) => Some(is_deref_of_local(place)),
-                    _ => Some(None),
-                }
-            }
-            _ => None,
-        });
-        let Some(Some(coroutine_local)) = coroutine_local else {
-            return decline("the switched value is not the discriminant of `*self`");
+        let (block, coroutine_local) = find_dispatch(body)?;
+        let TerminatorKind::SwitchInt { targets, .. } = &body.basic_blocks[block].terminator().kind
+        else {
+            unreachable!("find_dispatch returns a switch block")
         };
 
         let mut arms = Vec::new();
@@ -266,6 +244,37 @@ impl StateMachine {
         }
         out
     }
+}
+
+/// Finds the switch on `discriminant((*coroutine))` that opens a resume body or a
+/// coroutine drop body: its block, and the local that points at the coroutine.
+pub fn find_dispatch(body: &Body<'_>) -> Result<(BasicBlock, Local), Decline> {
+    // The dispatch sits in the first block, possibly behind `goto`s.
+    let mut block = START_BLOCK;
+    for _ in 0..4 {
+        match &body.basic_blocks[block].terminator().kind {
+            TerminatorKind::Goto { target } => block = *target,
+            _ => break,
+        }
+    }
+    let data = &body.basic_blocks[block];
+    let TerminatorKind::SwitchInt { discr, .. } = &data.terminator().kind else {
+        return decline(format!("{block:?} does not end in the state switch"));
+    };
+    let Some(discr_local) = discr.place().and_then(|p| p.as_local()) else {
+        return decline("the state switch is not on a local");
+    };
+    let coroutine_local = data.statements.iter().rev().find_map(|stmt| match &stmt.kind {
+        StatementKind::Assign(assign) if assign.0.as_local() == Some(discr_local) => match &assign.1 {
+            Rvalue::Discriminant(place) => Some(is_deref_of_local(place)),
+            _ => Some(None),
+        },
+        _ => None,
+    });
+    let Some(Some(coroutine_local)) = coroutine_local else {
+        return decline("the switched value is not the discriminant of `*self`");
+    };
+    Ok((block, coroutine_local))
 }
 
 /// Is `block` rustc's `assert(const false, ResumedAfterReturn | ResumedAfterPanic)`?

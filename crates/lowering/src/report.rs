@@ -84,6 +84,10 @@ impl ReportLine<'_> {
         json_opt(&mut out, s.states_before);
         out.push_str(",\"states_after\":");
         json_opt(&mut out, s.states_after);
+        out.push_str(",\"suspend_states_before\":");
+        json_opt(&mut out, s.suspend_states_before);
+        out.push_str(",\"suspend_states_after\":");
+        json_opt(&mut out, s.suspend_states_after);
         out.push_str(",\"size_before\":");
         json_opt(&mut out, self.size_before);
         let _ = write!(out, ",\"size_after\":{},\"resume_bytes\":{}", self.size_after, self.resume_bytes);
@@ -136,9 +140,14 @@ pub fn file_stem(tcx: TyCtxt<'_>, def_id: DefId) -> String {
         .replace("..", ".")
 }
 
+/// The resume body, then the coroutine drop body (the drop glue's view of the states).
 fn mir_text<'tcx>(tcx: TyCtxt<'tcx>, body: &Body<'tcx>) -> String {
     let mut buf = Vec::new();
     let _ = MirWriter::new(tcx).write_mir_fn(body, &mut buf);
+    if let Some(drop_body) = body.coroutine_drop() {
+        buf.extend_from_slice(b"\n// coroutine_drop\n");
+        let _ = MirWriter::new(tcx).write_mir_fn(drop_body, &mut buf);
+    }
     String::from_utf8_lossy(&buf).into_owned()
 }
 
@@ -171,7 +180,14 @@ pub fn dump_coroutine<'tcx>(
         };
     }
     machine.push_str("== after ==\n");
-    machine.push_str(&machine_text(machine_after));
+    if machine_after.is_err() && summary.applied("await_free") {
+        machine.push_str("no dispatch switch: the body runs from its start on every poll (await_free)\n");
+        if let Some(layout) = after.coroutine_layout_raw() {
+            let _ = writeln!(machine, "layout: {} saved locals, {} variants", layout.field_tys.len(), layout.variant_fields.len());
+        }
+    } else {
+        machine.push_str(&machine_text(machine_after));
+    }
     let files = [
         (format!("{stem}.before.mir"), mir_text(tcx, before)),
         (format!("{stem}.after.mir"), mir_text(tcx, after)),

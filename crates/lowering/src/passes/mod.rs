@@ -10,6 +10,10 @@ use rustc_hir::def_id::DefId;
 use rustc_middle::mir::Body;
 use rustc_middle::ty::TyCtxt;
 
+pub mod await_free;
+pub mod dead_states;
+pub mod merge_states;
+pub mod ready_child;
 pub mod returned_arm;
 
 /// What a pass sees besides the body.
@@ -41,11 +45,50 @@ pub struct PassInfo {
 }
 
 /// Every pass, in the order the pipeline runs them.
-pub static PASSES: &[PassInfo] = &[PassInfo {
-    name: "returned_arm",
-    summary: "without debug-assertions, a Future polled after completion or after a panic \
-              returns Pending instead of panicking",
-    default_at_opt0: true,
-    default_when_optimizing: true,
-    run: returned_arm::run,
-}];
+///
+/// The order matters: `returned_arm` first, so that an await-free child (lowered by the
+/// same pipeline when its own MIR is requested) has no Pending return for `ready_child`
+/// to see; `merge_states` and `ready_child` leave states without writes, which
+/// `dead_states` removes; a body left without suspend states is then `await_free`.
+pub static PASSES: &[PassInfo] = &[
+    PassInfo {
+        name: "returned_arm",
+        summary: "without debug-assertions, a Future polled after completion or after a panic \
+                  returns Pending instead of panicking",
+        default_at_opt0: true,
+        default_when_optimizing: true,
+        run: returned_arm::run,
+    },
+    PassInfo {
+        name: "ready_child",
+        summary: "an await of a child whose every return is Poll::Ready loses its Pending branch \
+                  (and so its suspend state)",
+        default_at_opt0: true,
+        default_when_optimizing: true,
+        run: ready_child::run,
+    },
+    PassInfo {
+        name: "merge_states",
+        summary: "two suspend states with the same saved locals and the same continuation \
+                  become one, with one copy of the poll code",
+        default_at_opt0: true,
+        default_when_optimizing: true,
+        run: merge_states::run,
+    },
+    PassInfo {
+        name: "dead_states",
+        summary: "suspend states that no reachable code writes leave the dispatch, the drop glue \
+                  and the layout",
+        default_at_opt0: true,
+        default_when_optimizing: true,
+        run: dead_states::run,
+    },
+    PassInfo {
+        name: "await_free",
+        summary: "without debug-assertions, a Future that never suspends and has only Copy upvars \
+                  loses its dispatch and state writes",
+        default_at_opt0: true,
+        default_when_optimizing: true,
+        run: await_free::run,
+    },
+];

@@ -9,8 +9,9 @@
 //! bb31: { assert(const false, "`async fn` resumed after panicking") -> [success: bb31, unwind continue]; }
 //! bb32: { assert(const false, "`async fn` resumed after completion") -> [success: bb32, unwind continue]; }
 //!
-//! // after (debug-assertions off)
-//! bb31: { _0 = Poll::<u32>::Pending; return; }
+//! // after (debug-assertions off): one block serves both arms
+//! bb0:  { ...; switchInt(move _17) -> [0: bb1, 1: bb32, 2: bb32, 3: bb29, otherwise: bb9]; }
+//! bb31: { unreachable; }
 //! bb32: { _0 = Poll::<u32>::Pending; return; }
 //! ```
 //!
@@ -37,6 +38,7 @@ use rustc_middle::mir::{
 use rustc_middle::ty::{self, TyCtxt};
 
 use super::{PassCx, PassOutcome};
+use crate::body_edit::{clear_unreachable_blocks, edit_switch};
 use crate::machine::{ArmKind, StateMachine};
 
 pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
@@ -88,9 +90,16 @@ pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
         ));
         data.terminator_mut().kind = TerminatorKind::Return;
     }
+    // The two arms are now the same code: one block serves both.
+    if let [(_, returned), (_, poisoned)] = rewritten[..] {
+        edit_switch(body, machine.dispatch.block, |value, target| {
+            Some((value, if target == poisoned { returned } else { target }))
+        });
+        clear_unreachable_blocks(body);
+    }
     let arms: Vec<String> = rewritten.iter().map(|(k, b)| format!("{k:?} ({b:?})")).collect();
     PassOutcome::Applied(format!(
-        "debug-assertions off, Future kind; {} returned Pending instead of panicking",
+        "debug-assertions off, Future kind; {} return Pending instead of panicking",
         arms.join(" and ")
     ))
 }

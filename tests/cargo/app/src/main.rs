@@ -1,7 +1,7 @@
 use std::future::Future;
 use std::task::{Context, Poll, Waker};
 
-use corolift_test_child::{checksum, checksum_blocking, describe, doubled, yield_once};
+use corolift_test_child::{checksum, checksum_blocking, describe, doubled, scaled, tagged, yield_once};
 use corolift_test_macros::traced;
 
 include!(concat!(env!("OUT_DIR"), "/generated.rs"));
@@ -14,6 +14,15 @@ async fn total(n: u32) -> u32 {
         yield_once().await;
     }
     sum
+}
+
+/// Awaits children of another crate that never suspend (ready_child across crates).
+async fn ready_children(n: u32) -> String {
+    let a = scaled(n, 3).await;
+    let b = tagged(n as u8).await;
+    yield_once().await;
+    let c = scaled(a, 5).await;
+    format!("{a} {b} {c}")
 }
 
 fn block_on<F: Future>(fut: F) -> (F::Output, u32) {
@@ -35,5 +44,6 @@ fn main() {
     println!("describe = {:?}", block_on(describe("x", 2)));
     println!("describe = {:?}", block_on(describe(vec![1u8, 2], 1)));
     println!("checksum = {:?}", block_on(checksum((1..n + 5).collect())));
+    println!("ready_children = {:?}", block_on(ready_children(n)));
     println!("checksum_blocking = {}", checksum_blocking((1..n + 7).collect()));
 }

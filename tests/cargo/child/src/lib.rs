@@ -60,3 +60,14 @@ pub fn checksum_blocking(data: Vec<u32>) -> u32 {
         }
     }
 }
+
+/// Never suspends, Copy arguments: `await_free` lowers it here, and an awaiting parent in
+/// another crate proves from this crate's metadata MIR that its first poll is Ready.
+pub async fn scaled(x: u32, k: u32) -> u32 {
+    x.wrapping_mul(k) + 1
+}
+
+/// Generic and never suspends: the same proof on a body codegened downstream.
+pub async fn tagged<T: Copy + std::fmt::Debug>(value: T) -> String {
+    format!("<{value:?}>")
+}

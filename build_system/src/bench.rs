@@ -1,0 +1,250 @@
+//! `./y.sh bench`: the state-lowering figures, corolift's default against `corolift=off`
+//! on the same backend build, at opt-level 3 with debug-assertions off.
+//!
+//! - the seed programs (`tests/snapshots/seed.rs`): resume-function bytes and suspend
+//!   states of `foo`, `bar`, `send_response` and `dispatch`, and whether the binary
+//!   references any `panic_const_async_fn_resumed*` symbol;
+//! - the whole differential corpus: total resume-function bytes, and `size_of` of every
+//!   future (none may be larger);
+//! - compile time of the corpus, default against `corolift=off`: rounds that alternate
+//!   the two, the median per configuration, and their ratio (absolute times are noisy
+//!   on these machines, a ratio from the same run is what to quote).
+//!
+//! Everything is written to `build/bench/bench.json` as well. Checks that fail are
+//! listed at the end and make the command fail, so a regression cannot hide in a table.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use crate::compile::{BuildConfig, Directives, compile_program, fresh_dir};
+use crate::toolchain::{Dirs, Toolchain};
+use crate::util::{Error, Result, files_below};
+
+pub struct Options {
+    /// Rounds of the compile-time measurement (each compiles the corpus twice).
+    pub rounds: usize,
+}
+
+impl Options {
+    pub fn parse(args: &[String]) -> Result<Options> {
+        let mut options = Options { rounds: 5 };
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--rounds" => {
+                    let value = args.next().ok_or_else(|| Error("--rounds needs a number".into()))?;
+                    options.rounds = value
+                        .parse()
+                        .ok()
+                        .filter(|&n| n >= 1)
+                        .ok_or_else(|| Error(format!("--rounds needs a positive number, got `{value}`")))?;
+                }
+                other => return Err(Error(format!("unknown bench option `{other}` (see ./y.sh help)"))),
+            }
+        }
+        Ok(options)
+    }
+}
+
+const LOWERED: &str = "corolift";
+const OFF: &str = "corolift=off";
+
+fn config(name: &'static str) -> BuildConfig {
+    if name == OFF { BuildConfig::corolift(OFF, &["corolift=off"], "3") } else { BuildConfig::corolift(LOWERED, &[], "3") }
+}
+
+/// Compiles `program` to `out` at -O3, debug-assertions off (after the program's own
+/// flags, so it wins), with a report; returns the report's lines by symbol.
+fn compile_with_report(dirs: &Dirs, toolchain: &Toolchain, name: &'static str, program: &Path, out: &Path) -> Result<BTreeMap<String, Value>> {
+    let source = std::fs::read_to_string(program).map_err(|e| Error(format!("cannot read {}: {e}", program.display())))?;
+    let directives = Directives::read(&source);
+    let report = out.with_extension("jsonl");
+    let _ = std::fs::remove_file(&report);
+    let extra = vec!["-Cdebug-assertions=off".to_string(), format!("-Cllvm-args=corolift-report={}", report.display())];
+    compile_program(dirs, toolchain, &config(name), program, &directives, out, &extra).map_err(Error)?;
+    let text = std::fs::read_to_string(&report).unwrap_or_default();
+    let mut lines = BTreeMap::new();
+    for line in text.lines() {
+        let value: Value = serde_json::from_str(line).map_err(|e| Error(format!("{}: bad report line: {e}", report.display())))?;
+        lines.insert(value["symbol"].as_str().unwrap_or_default().to_string(), value);
+    }
+    Ok(lines)
+}
+
+fn by_function<'a>(lines: &'a BTreeMap<String, Value>, function: &str) -> Option<&'a Value> {
+    lines.values().find(|v| v["function"] == function)
+}
+
+fn references_resumed_panic(exe: &Path) -> Result<bool> {
+    let out = Command::new("nm").arg(exe).output().map_err(|e| Error(format!("cannot run nm: {e}")))?;
+    Ok(String::from_utf8_lossy(&out.stdout).contains("panic_const_async_fn_resumed"))
+}
+
+fn percent_smaller(before: u64, after: u64) -> f64 {
+    if before == 0 { 0.0 } else { 100.0 * (before as f64 - after as f64) / before as f64 }
+}
+
+pub fn bench(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()> {
+    let out = fresh_dir(dirs.build.join("bench"));
+    let mut failures: Vec<String> = Vec::new();
+    let mut check = |ok: bool, what: String| {
+        println!("  [{}] {what}", if ok { "ok" } else { "MISSED" });
+        if !ok {
+            failures.push(what);
+        }
+    };
+
+    // 1. The seed programs.
+    eprintln!("[bench] seed programs (tests/snapshots/seed.rs), -O3, debug-assertions off");
+    let seed = dirs.root.join("tests/snapshots/seed.rs");
+    let mut seed_reports = BTreeMap::new();
+    let mut seed_panics = BTreeMap::new();
+    for name in [OFF, LOWERED] {
+        let exe = out.join(format!("seed-{}", name.replace('=', "-")));
+        seed_reports.insert(name, compile_with_report(dirs, toolchain, name, &seed, &exe)?);
+        seed_panics.insert(name, references_resumed_panic(&exe)?);
+    }
+    println!("\nseed programs, resume-function bytes (suspend states), -O3, debug-assertions off");
+    println!("{:<16} {:>16} {:>16} {:>9}", "function", "corolift=off", "corolift", "smaller");
+    let mut seed_json = Vec::new();
+    for function in ["foo::{closure#0}", "bar::{closure#0}", "send_response::{closure#0}", "dispatch::{closure#0}"] {
+        let (Some(off), Some(low)) = (by_function(&seed_reports[OFF], function), by_function(&seed_reports[LOWERED], function)) else {
+            return Err(Error(format!("{function} is missing from the seed program's report")));
+        };
+        let (b, a) = (off["resume_bytes"].as_u64().unwrap_or(0), low["resume_bytes"].as_u64().unwrap_or(0));
+        println!(
+            "{:<16} {:>10} ({:>3}) {:>10} ({:>3}) {:>8.1}%",
+            function.trim_end_matches("::{closure#0}"),
+            b,
+            off["suspend_states_after"],
+            a,
+            low["suspend_states_after"],
+            percent_smaller(b, a)
+        );
+        seed_json.push(json!({
+            "function": function, "bytes_off": b, "bytes": a,
+            "suspend_states_off": off["suspend_states_after"], "suspend_states": low["suspend_states_after"],
+            "dispatch_arms_off": off["states_after"], "dispatch_arms": low["states_after"],
+            "size_of_off": off["size_after"], "size_of": low["size_after"],
+        }));
+    }
+    println!("targets:");
+    let seed_row = |f: &str| seed_json.iter().find(|r| r["function"] == f).cloned().unwrap_or(Value::Null);
+    let dispatch = seed_row("dispatch::{closure#0}");
+    let (db, da) = (dispatch["bytes_off"].as_u64().unwrap_or(0), dispatch["bytes"].as_u64().unwrap_or(0));
+    check(
+        dispatch["suspend_states_off"] == 2 && dispatch["suspend_states"] == 1,
+        format!("dispatch: suspend states {} -> {} (want 2 -> 1)", dispatch["suspend_states_off"], dispatch["suspend_states"]),
+    );
+    check(percent_smaller(db, da) >= 30.0, format!("dispatch: {db} -> {da} bytes, {:.1}% smaller (want >= 30%)", percent_smaller(db, da)));
+    let bar = seed_row("bar::{closure#0}");
+    let (bb, ba) = (bar["bytes_off"].as_u64().unwrap_or(0), bar["bytes"].as_u64().unwrap_or(0));
+    check(percent_smaller(bb, ba) >= 25.0, format!("bar: {bb} -> {ba} bytes, {:.1}% smaller (want >= 25%)", percent_smaller(bb, ba)));
+    let foo = seed_row("foo::{closure#0}");
+    check(foo["dispatch_arms"] == 0, format!("foo: dispatch arms {} -> {} (want no switch: 0)", foo["dispatch_arms_off"], foo["dispatch_arms"]));
+    check(
+        !seed_panics[LOWERED],
+        format!(
+            "binary references panic_const_async_fn_resumed*: corolift=off {}, corolift {} (want no)",
+            if seed_panics[OFF] { "yes" } else { "no" },
+            if seed_panics[LOWERED] { "yes" } else { "no" }
+        ),
+    );
+
+    // 2. The corpus.
+    let corpus_dir = dirs.root.join("tests/corpus");
+    let mut programs: Vec<PathBuf> = files_below(&corpus_dir)?
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "rs") && p.parent().is_none_or(|d| d.as_os_str().is_empty()))
+        .map(|p| corpus_dir.join(p))
+        .collect();
+    programs.sort();
+    eprintln!("[bench] corpus: {} programs x 2 configurations", programs.len());
+    let mut total = BTreeMap::from([(OFF, 0u64), (LOWERED, 0u64)]);
+    let mut futures = 0;
+    let mut grown = Vec::new();
+    let mut shrunk = 0;
+    for (i, program) in programs.iter().enumerate() {
+        let stem = program.file_stem().unwrap().to_string_lossy().into_owned();
+        eprintln!("[bench] ({}/{}) {stem}", i + 1, programs.len());
+        let mut reports = BTreeMap::new();
+        for name in [OFF, LOWERED] {
+            let exe = out.join(format!("{stem}-{}", name.replace('=', "-")));
+            reports.insert(name, compile_with_report(dirs, toolchain, name, program, &exe)?);
+        }
+        for name in [OFF, LOWERED] {
+            *total.get_mut(name).unwrap() += reports[name].values().map(|v| v["resume_bytes"].as_u64().unwrap_or(0)).sum::<u64>();
+        }
+        for (symbol, off) in &reports[OFF] {
+            let Some(low) = reports[LOWERED].get(symbol) else {
+                grown.push(format!("{stem}: {symbol} has no resume function under corolift"));
+                continue;
+            };
+            futures += 1;
+            let (b, a) = (off["size_after"].as_u64(), low["size_after"].as_u64());
+            if a > b {
+                grown.push(format!("{stem}: {} size_of {b:?} -> {a:?}", off["function"]));
+            } else if a < b {
+                shrunk += 1;
+            }
+        }
+    }
+    let (cb, ca) = (total[OFF], total[LOWERED]);
+    println!("\ncorpus ({} programs, {futures} resume functions), -O3, debug-assertions off", programs.len());
+    println!("  resume-function bytes: corolift=off {cb}, corolift {ca} ({:.1}% smaller)", percent_smaller(cb, ca));
+    println!("  size_of: {shrunk} futures smaller, {} larger", grown.len());
+    println!("targets:");
+    check(percent_smaller(cb, ca) >= 15.0, format!("corpus resume bytes {:.1}% smaller (want >= 15%)", percent_smaller(cb, ca)));
+    check(grown.is_empty(), format!("no future larger ({} larger{})", grown.len(), if grown.is_empty() { String::new() } else { format!(": {}", grown.join("; ")) }));
+
+    // 3. Compile time, alternating the two configurations.
+    eprintln!("[bench] compile time: {} rounds x 2 configurations x {} programs", options.rounds, programs.len());
+    let mut seconds = BTreeMap::from([(OFF, Vec::new()), (LOWERED, Vec::new())]);
+    for round in 0..options.rounds {
+        for name in if round % 2 == 0 { [OFF, LOWERED] } else { [LOWERED, OFF] } {
+            let start = Instant::now();
+            for program in &programs {
+                let source = std::fs::read_to_string(program).map_err(|e| Error(e.to_string()))?;
+                let exe = out.join("timing-exe");
+                let extra = vec!["-Cdebug-assertions=off".to_string()];
+                compile_program(dirs, toolchain, &config(name), program, &Directives::read(&source), &exe, &extra).map_err(Error)?;
+            }
+            let took = start.elapsed().as_secs_f64();
+            eprintln!("[bench] round {}/{}: {name} {took:.2} s", round + 1, options.rounds);
+            seconds.get_mut(name).unwrap().push(took);
+        }
+    }
+    let median = |v: &Vec<f64>| {
+        let mut v = v.clone();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (to, tl) = (median(&seconds[OFF]), median(&seconds[LOWERED]));
+    let overhead = 100.0 * (tl / to - 1.0);
+    println!("\ncompile time of the corpus, median of {} rounds: corolift=off {to:.2} s, corolift {tl:.2} s, ratio {:.3}", options.rounds, tl / to);
+    println!("targets:");
+    check(overhead <= 3.0, format!("lowering overhead {overhead:+.1}% (want <= +3%)"));
+
+    let report = json!({
+        "opt_level": "3", "debug_assertions": false,
+        "seed": seed_json,
+        "seed_binary_references_resumed_panic": { "corolift=off": seed_panics[OFF], "corolift": seed_panics[LOWERED] },
+        "corpus": { "programs": programs.len(), "resume_functions": futures, "resume_bytes_off": cb, "resume_bytes": ca,
+                    "futures_smaller": shrunk, "futures_larger": grown },
+        "compile_seconds": { "rounds": options.rounds, "corolift=off": seconds[OFF], "corolift": seconds[LOWERED],
+                             "median_off": to, "median": tl, "ratio": tl / to },
+        "missed": failures,
+    });
+    let path = out.join("bench.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&report).unwrap()).map_err(|e| Error(format!("cannot write {}: {e}", path.display())))?;
+    println!("\nwritten: {}", path.display());
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Error(format!("{} target(s) missed: {}", failures.len(), failures.join("; "))))
+    }
+}

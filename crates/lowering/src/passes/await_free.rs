@@ -1,0 +1,113 @@
+//! Futures that never suspend: the resume function is the body plus `Poll::Ready`.
+//!
+//! rustc gives `async fn foo(blah: bool) -> i32 { if blah { 7 } else { 3 } }` a dispatch
+//! on its state, a Returned arm and a Poisoned arm, and a state write on every exit:
+//!
+//! ```text
+//! // before
+//! bb0: { _5 = copy (_1.0: &mut {async fn body of foo()}); _4 = discriminant((*_5));
+//!        switchInt(move _4) -> [0: bb1, 1: bb6, 2: bb5, otherwise: bb4]; }
+//! bb1: { _3 = copy ((*_5).0: bool); switchInt(copy _3) -> [0: bb3, otherwise: bb2]; }
+//! ...
+//! bb7: { _0 = Poll::<i32>::Ready(move _6); discriminant((*_5)) = 1; return; }
+//! bb5: { _0 = Poll::<i32>::Pending; return; }   // Poisoned, after returned_arm
+//! bb6: { _0 = Poll::<i32>::Pending; return; }   // Returned, after returned_arm
+//!
+//! // after
+//! bb0: { _5 = copy (_1.0: &mut {async fn body of foo()}); _4 = discriminant((*_5)); goto -> bb1; }
+//! bb1: { _3 = copy ((*_5).0: bool); switchInt(copy _3) -> [0: bb3, otherwise: bb2]; }
+//! ...
+//! bb7: { _0 = Poll::<i32>::Ready(move _6); nop; return; }
+//! bb5: { unreachable; }
+//! bb6: { unreachable; }
+//! ```
+//!
+//! Without the dispatch, a second poll runs the body again, and the state is never
+//! written, so it stays Unresumed for the drop glue too. That is memory-safe only if
+//! running the body twice, and dropping the future in any state, cannot double-drop or
+//! double-move anything. The body's only inputs that outlive a poll are the upvars
+//! (for an async fn, its arguments), so the pass requires every upvar to be `Copy`:
+//! nothing needs dropping, and a "move" out of an upvar is a copy that leaves it intact.
+//! Polling a finished future is a contract violation whose outcome the `Future` docs
+//! leave open short of undefined behaviour; with debug-assertions on, rustc's panic is
+//! what users expect, so the pass then declines and `returned_arm` keeps the panic.
+//!
+//! It also helps a parent: once this body has no Pending return, `ready_child` can cut
+//! the suspend site of an await on it, and `dead_states` removes that state.
+//!
+//! Why MIR: the dispatch and the state writes disappear for every consumer, and the
+//! proof (the upvars' types) is a question to the type system, which MIR has at hand.
+//!
+//! Preconditions (otherwise the pass declines): debug-assertions off; an async (Future)
+//! coroutine; no suspend state in the dispatch, no saved locals, no async drop body; every
+//! upvar `Copy`.
+
+use rustc_hir::{CoroutineDesugaring, CoroutineKind};
+use rustc_middle::mir::{Body, StatementKind, TerminatorKind};
+use rustc_middle::ty::{self, TypingEnv};
+
+use super::{PassCx, PassOutcome};
+use crate::body_edit::clear_unreachable_blocks;
+use crate::machine::{ArmKind, StateMachine};
+
+pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
+    let tcx = cx.tcx;
+    if tcx.sess.opts.debug_assertions {
+        return PassOutcome::Declined("debug-assertions are on: a second poll must panic as rustc's does".into());
+    }
+    if !matches!(cx.kind, CoroutineKind::Desugared(CoroutineDesugaring::Async, _)) {
+        return PassOutcome::Declined(format!("{} is not a Future: its semantics are kept", cx.kind));
+    }
+    let machine = match StateMachine::recover(body) {
+        Ok(machine) => machine,
+        Err(why) => return PassOutcome::Declined(why.0),
+    };
+    if machine.suspend_states().next().is_some() {
+        return PassOutcome::Declined(format!(
+            "the body suspends ({} suspend states)",
+            machine.suspend_states().count()
+        ));
+    }
+    if machine.saved_locals != 0 {
+        return PassOutcome::Declined(format!("the layout keeps {} saved locals", machine.saved_locals));
+    }
+    let info = body.coroutine.as_ref().expect("a recovered machine has coroutine info");
+    if info.coroutine_drop_async.is_some() {
+        return PassOutcome::Declined("the coroutine has an async drop body".into());
+    }
+    let ty::Coroutine(_, args) = *tcx.type_of(cx.def_id).instantiate_identity().skip_norm_wip().kind() else {
+        return PassOutcome::Declined("the coroutine's type is not a coroutine".into());
+    };
+    let typing_env = TypingEnv::post_analysis(tcx, cx.def_id);
+    let upvars = args.as_coroutine().upvar_tys();
+    if let Some(not_copy) = upvars.iter().find(|ty| !tcx.type_is_copy_modulo_regions(typing_env, *ty)) {
+        return PassOutcome::Declined(format!(
+            "upvar of type `{not_copy}` is not Copy: running the body twice could move or drop it twice"
+        ));
+    }
+    let Some(unresumed) = machine.arm(ArmKind::Unresumed) else {
+        return PassOutcome::Declined("the dispatch has no Unresumed arm".into());
+    };
+
+    let coroutine_ref = machine.dispatch.coroutine_ref;
+    let blocks = body.basic_blocks.as_mut();
+    blocks[machine.dispatch.block].terminator_mut().kind = TerminatorKind::Goto { target: unresumed.target };
+    let mut writes = 0;
+    for data in blocks.iter_mut() {
+        for stmt in &mut data.statements {
+            if let StatementKind::SetDiscriminant { place, .. } = &stmt.kind
+                && place.local == coroutine_ref
+                && place.projection.len() == 1
+            {
+                stmt.make_nop(true);
+                writes += 1;
+            }
+        }
+    }
+    let cleared = clear_unreachable_blocks(body);
+    PassOutcome::Applied(format!(
+        "no suspend state, no saved local, {} upvars all Copy, debug-assertions off; \
+         dispatch removed, {writes} state writes removed, {cleared} arm blocks cleared",
+        upvars.len()
+    ))
+}

@@ -1,0 +1,244 @@
+//! Dead suspend states: removed from the dispatch, from the drop glue and from the layout.
+//!
+//! A suspend state is dead when no block reachable from the start of the resume body
+//! writes it. Earlier passes make states dead: `ready_child` cuts the Pending edge of an
+//! await whose child is Ready on its first poll, `merge_states` redirects a duplicate
+//! state's writes to its twin. For `bar` after `ready_child`:
+//!
+//! ```text
+//! // before                                             // after
+//! bb0: switchInt(_17) -> [0: bb1, 1: bb22, 2: bb21,     bb0: switchInt(_17) -> [0: bb1, 1: bb22, 2: bb21,
+//!                         3: bb20, otherwise: bb9]                              otherwise: bb9]
+//! bb5: ((*_18) as variant#3).0 = move _4; ...           bb5: _23 = move _4; ...
+//! bb6: _8 = &mut ((*_18) as variant#3).0; ...           bb6: _8 = &mut _23; ...
+//! bb20: goto -> bb6;            // state 3's resume     bb20: unreachable;
+//! /* coroutine_layout = variant_fields: {           /* coroutine_layout = variant_fields: {
+//!      Unresumed(0): [], Returned (1): [],             Unresumed(0): [], Returned (1): [],
+//!      Poisoned (2): [], Suspend0 (3): [_s0] } */      Poisoned (2): [] } */
+//! ```
+//!
+//! What the pass does, on a copy of the body that replaces it only if every step worked:
+//! - drops the dead states' arms from the resume dispatch and from the coroutine drop
+//!   body's dispatch, and clears the blocks that became unreachable;
+//! - numbers the live suspend states densely again (state == variant index), in the
+//!   dispatch values, in every `discriminant(..) = s` write and in every
+//!   `as variant#s` projection, in both bodies;
+//! - removes the dead variants from `CoroutineLayout`, and every saved local no variant
+//!   holds any more (from `field_tys`, `field_names` and `storage_conflicts`);
+//! - a saved local of a dead variant can still be used by reachable code: a state that is
+//!   never written never survives a `return`, so such a use stays inside one poll.
+//!   It becomes an ordinary local of the resume function (it is "demoted"), unless a live
+//!   variant holds the same saved local, in which case the access goes through that
+//!   variant's field for it (the same bytes: a saved local has one place in the layout).
+//!
+//! Why MIR: the layout is a product of `optimized_mir`'s `CoroutineLayout`, so removing a
+//! variant there is what makes `size_of` shrink, and the drop glue (`coroutine_drop`),
+//! the discriminant range and downstream crates (metadata) all follow from the same body.
+//! Removing variants and their exclusive saved locals only takes constraints away from
+//! the layout computation; the report and the `report` suite check that no future grew.
+//!
+//! Preconditions (otherwise the pass declines): the machine is recovered, there is no
+//! async drop body, the drop body's dispatch (if any) is recognised, and no state write
+//! of a dead state survives in a reachable block of either body.
+
+use rustc_abi::{FieldIdx, VariantIdx};
+use rustc_index::IndexVec;
+use rustc_index::bit_set::BitMatrix;
+use rustc_middle::mir::{
+    Body, CoroutineSavedLocal, LocalDecl, ProjectionElem, StatementKind, VarDebugInfoContents,
+};
+
+use super::{PassCx, PassOutcome};
+use crate::body_edit::{
+    VariantRewrite, VariantTarget, clear_unreachable_blocks, edit_switch, reachable_blocks,
+};
+use crate::machine::{FIRST_SUSPEND_STATE, StateMachine, find_dispatch};
+
+pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
+    match remove_dead_states(cx, body) {
+        Ok((new_body, evidence)) => {
+            *body = new_body;
+            PassOutcome::Applied(evidence)
+        }
+        Err(why) => PassOutcome::Declined(why),
+    }
+}
+
+/// States >= 3 that a reachable block of `body` writes.
+fn written_states(body: &Body<'_>, coroutine_ref: rustc_middle::mir::Local) -> Vec<u32> {
+    let reachable = reachable_blocks(body);
+    let mut states = Vec::new();
+    for (bb, data) in body.basic_blocks.iter_enumerated() {
+        if !reachable.contains(bb) {
+            continue;
+        }
+        for stmt in &data.statements {
+            if let StatementKind::SetDiscriminant { place, variant_index } = &stmt.kind
+                && place.local == coroutine_ref
+                && place.projection.len() == 1
+            {
+                states.push(variant_index.as_u32());
+            }
+        }
+    }
+    states
+}
+
+fn remove_dead_states<'tcx>(cx: &PassCx<'tcx>, body: &Body<'tcx>) -> Result<(Body<'tcx>, String), String> {
+    let machine = StateMachine::recover(body).map_err(|why| why.0)?;
+    let coroutine_ref = machine.dispatch.coroutine_ref;
+    let info = body.coroutine.as_ref().ok_or("the body has no coroutine info")?;
+    if info.coroutine_drop_async.is_some() {
+        return Err("the coroutine has an async drop body, which this pass does not edit".into());
+    }
+    let layout = body.coroutine_layout_raw().ok_or("the body has no coroutine layout")?;
+    let variant_count = layout.variant_fields.len() as u32;
+
+    let written = written_states(body, coroutine_ref);
+    let dead: Vec<u32> =
+        (FIRST_SUSPEND_STATE..variant_count).filter(|state| !written.contains(state)).collect();
+    if dead.is_empty() {
+        return Err("every suspend state is written on a reachable path".into());
+    }
+    let is_dead = |state: u32| dead.contains(&state);
+    let renumber = |state: u32| state - dead.iter().filter(|&&d| d < state).count() as u32;
+
+    let mut new = body.clone();
+    // 1. The dispatches lose the dead arms; the live suspend states are renumbered.
+    let drop_dispatch = match new.coroutine.as_ref().and_then(|i| i.coroutine_drop.as_ref()) {
+        Some(drop_body) => Some(find_dispatch(drop_body).map_err(|why| format!("coroutine drop body: {why}"))?),
+        None => None,
+    };
+    let keep_arm = |value: u128, target| {
+        let state = u32::try_from(value).ok()?;
+        if state >= FIRST_SUSPEND_STATE && is_dead(state) {
+            return None;
+        }
+        let state = if state >= FIRST_SUSPEND_STATE { renumber(state) } else { state };
+        Some((state as u128, target))
+    };
+    edit_switch(&mut new, machine.dispatch.block, keep_arm);
+    clear_unreachable_blocks(&mut new);
+    if let Some((block, _)) = drop_dispatch {
+        let drop_body = new.coroutine.as_mut().unwrap().coroutine_drop.as_mut().unwrap();
+        edit_switch(drop_body, block, keep_arm);
+        clear_unreachable_blocks(drop_body);
+    }
+
+    // 2. Where the dead variants' fields go: a live variant holding the same saved local,
+    //    or a fresh local of the resume function.
+    let mut field_target: Vec<((u32, FieldIdx), VariantTarget)> = Vec::new();
+    let mut demoted = 0;
+    for &state in &dead {
+        let fields = &layout.variant_fields[VariantIdx::from_u32(state)];
+        for (field, &saved) in fields.iter_enumerated() {
+            let live_holder = layout.variant_fields.iter_enumerated().find_map(|(v, fs)| {
+                let v = v.as_u32();
+                if v < FIRST_SUSPEND_STATE || is_dead(v) {
+                    return None;
+                }
+                fs.iter().position(|&s| s == saved).map(|_| v)
+            });
+            let target = match live_holder {
+                Some(v) => {
+                    let position = layout.variant_fields[VariantIdx::from_u32(v)]
+                        .iter()
+                        .position(|&s| s == saved)
+                        .unwrap();
+                    VariantTarget::Field(VariantIdx::from_u32(renumber(v)), FieldIdx::from_usize(position))
+                }
+                None => {
+                    let saved_ty = &layout.field_tys[saved];
+                    demoted += 1;
+                    VariantTarget::Demote(new.local_decls.push(LocalDecl::new(saved_ty.ty, saved_ty.source_info.span)))
+                }
+            };
+            field_target.push(((state, field), target));
+        }
+    }
+
+    // 3. No write of a dead state may survive, in either body.
+    let drop_ref = drop_dispatch.map(|(_, local)| local);
+    if let Some(drop_ref) = drop_ref {
+        let drop_body = new.coroutine.as_ref().unwrap().coroutine_drop.as_ref().unwrap();
+        if written_states(drop_body, drop_ref).iter().any(|&s| is_dead(s)) {
+            return Err("the drop body writes a dead state".into());
+        }
+    }
+    if written_states(&new, coroutine_ref).iter().any(|&s| is_dead(s)) {
+        return Err("a dead state is still written".into());
+    }
+
+    // 4. Rewrite the projections and state writes of both bodies.
+    let map = |variant: VariantIdx, field: Option<FieldIdx>| {
+        let state = variant.as_u32();
+        if state < FIRST_SUSPEND_STATE {
+            return Some(VariantTarget::Variant(variant));
+        }
+        if !is_dead(state) {
+            return Some(VariantTarget::Variant(VariantIdx::from_u32(renumber(state))));
+        }
+        // A dead state's variant can only be rewritten field by field.
+        let field = field?;
+        field_target.iter().find(|(key, _)| *key == (state, field)).map(|(_, t)| *t)
+    };
+    VariantRewrite::new(cx.tcx, coroutine_ref, &map).apply(&mut new)?;
+    if let Some(drop_ref) = drop_ref {
+        let drop_body = new.coroutine.as_mut().unwrap().coroutine_drop.as_mut().unwrap();
+        // The drop body runs between polls: a dead state's field that only lives within one
+        // poll (demoted in the resume body) cannot hold anything there.
+        let drop_map = |variant, field| match map(variant, field) {
+            Some(VariantTarget::Demote(_)) => None,
+            other => other,
+        };
+        // Debug info of the drop shim may name a dead state's fields; those names go.
+        drop_body.var_debug_info.retain(|info| match &info.value {
+            VarDebugInfoContents::Place(place) => !(place.local == drop_ref
+                && matches!(place.projection.as_slice(),
+                    [ProjectionElem::Deref, ProjectionElem::Downcast(_, v), ..] if is_dead(v.as_u32()))),
+            VarDebugInfoContents::Const(_) => true,
+        });
+        VariantRewrite::new(cx.tcx, drop_ref, &drop_map)
+            .apply(drop_body)
+            .map_err(|why| format!("coroutine drop body, on a reachable path: {why}"))?;
+    }
+
+    // 5. The layout: dead variants out, then saved locals no variant holds.
+    let info = new.coroutine.as_mut().unwrap();
+    let layout = info.coroutine_layout.as_mut().unwrap();
+    let mut variant_fields: IndexVec<VariantIdx, IndexVec<FieldIdx, CoroutineSavedLocal>> = IndexVec::new();
+    let mut variant_source_info: IndexVec<VariantIdx, _> = IndexVec::new();
+    for (v, fields) in layout.variant_fields.iter_enumerated() {
+        if v.as_u32() >= FIRST_SUSPEND_STATE && is_dead(v.as_u32()) {
+            continue;
+        }
+        variant_fields.push(fields.clone());
+        variant_source_info.push(layout.variant_source_info[v]);
+    }
+    let held: Vec<CoroutineSavedLocal> = layout.field_tys.indices().filter(|s| variant_fields.iter().any(|fs: &IndexVec<FieldIdx, CoroutineSavedLocal>| fs.raw.contains(s))).collect();
+    let new_index = |s: CoroutineSavedLocal| CoroutineSavedLocal::from_usize(held.iter().position(|&h| h == s).unwrap());
+    let mut storage_conflicts = BitMatrix::new(held.len(), held.len());
+    for (i, &a) in held.iter().enumerate() {
+        for (j, &b) in held.iter().enumerate() {
+            if layout.storage_conflicts.contains(a, b) {
+                storage_conflicts.insert(CoroutineSavedLocal::from_usize(i), CoroutineSavedLocal::from_usize(j));
+            }
+        }
+    }
+    let removed_locals = layout.field_tys.len() - held.len();
+    layout.field_tys = held.iter().map(|&s| layout.field_tys[s].clone()).collect();
+    layout.field_names = held.iter().map(|&s| layout.field_names[s]).collect();
+    layout.variant_fields = variant_fields.into_iter().map(|fs| fs.into_iter().map(new_index).collect()).collect();
+    layout.variant_source_info = variant_source_info;
+    layout.storage_conflicts = storage_conflicts;
+
+    let states: Vec<String> = dead.iter().map(u32::to_string).collect();
+    Ok((
+        new,
+        format!(
+            "no reachable block writes state {}; removed from the dispatch, the drop glue and the layout \
+             ({removed_locals} saved locals removed, {demoted} fields demoted to locals)",
+            states.join(", ")
+        ),
+    ))
+}

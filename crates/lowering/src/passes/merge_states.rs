@@ -1,0 +1,417 @@
+//! Duplicate suspend states: two awaits that hold the same things and continue the same
+//! way become one state, with one dispatch arm and one copy of the poll code.
+//!
+//! `match c { 0 => send_response(123).await, _ => send_response(456).await }` gives two
+//! suspend states whose resume code differs only in local numbers and variant index:
+//!
+//! ```text
+//! // before
+//! bb0:  switchInt(move _17) -> [0: bb1, 1: bb32, 2: bb31, 3: bb29, 4: bb30, otherwise: bb9];
+//! bb5:  ((*_18) as variant#3).0 = move _4; goto -> bb6;            // first await, first poll
+//! bb6:  _8 = &mut (((*_18) as variant#3).0); ... poll ...          // await loop, state 3
+//! bb10: _0 = Pending; ...; discriminant((*_18)) = 3; return;
+//! bb14: ((*_18) as variant#4).0 = move _10; goto -> bb15;          // second await, first poll
+//! bb15: _14 = &mut (((*_18) as variant#4).0); ... poll ...         // await loop, state 4
+//! bb18: _0 = Pending; ...; discriminant((*_18)) = 4; return;
+//! bb29: StorageLive(_3); StorageLive(_4); goto -> bb6;             // resume state 3
+//! bb30: StorageLive(_3); StorageLive(_10); goto -> bb15;           // resume state 4
+//!
+//! // after (then dead_states drops variant 4 from the layout)
+//! bb0:  switchInt(move _17) -> [0: bb1, 1: bb32, 2: bb31, 3: bb29, otherwise: bb9];
+//! bb5:  ((*_18) as variant#3).0 = move _4; goto -> bb6;
+//! bb14: ((*_18) as variant#3).0 = move _10; goto -> bb6;           // shares the await loop
+//! bb15..bb18, bb30: unreachable;
+//! ```
+//!
+//! States `a` and `b` (a < b) merge when all of this holds:
+//! - **same saved locals**: variant `b`'s field `i` has the same type as variant `a`'s
+//!   field `i`, and is either the same saved local or a saved local that only `b` holds,
+//!   paired with one that only `a` holds;
+//! - **no new overlap**: a `b` field and its paired `a` field are never storage-live at
+//!   the same time (one slot cannot hold both values, see the regression program
+//!   `tests/corpus/c_regress_merge_conflicting_locals.rs`), and every saved local a `b`
+//!   field conflicts with conflicts, after the pairing, with the paired `a` field too. The
+//!   merged local's conflicts are then exactly the `a` field's, so the layout that rustc
+//!   computes from the edited `CoroutineLayout` keeps every field at a place nothing else
+//!   live uses, and the offsets that matter are the ones that layout gives;
+//! - **same continuation**: walking the resume code of `b` and of `a` in lockstep, block
+//!   by block, the statements and terminators are equal once `b`'s locals are renamed
+//!   through a one-to-one map to `a`'s locals of the same types, and `variant#b` reads as
+//!   `variant#a`. Where both walks reach the same block, the locals live there must be
+//!   mapped to themselves. Terminators that can make their source location observable
+//!   (an `assert`, a `#[track_caller]` call) must also have the same span, or a panic on
+//!   b's path would name a's line (`tests/corpus/c_regress_merge_panic_location.rs`).
+//!
+//! Then every `variant#b` becomes `variant#a` (in the resume body and in the drop body),
+//! every `discriminant(..) = b` becomes `= a`, the dispatch loses `b`'s arm, and each edge
+//! from outside into `b`'s code goes to the paired block of `a`'s code when no local with
+//! a different name on the two sides is live there. Variant `b` is left without writes,
+//! and `dead_states` removes it from the layout and the drop glue.
+//!
+//! Why MIR: the comparison and the renaming are about places and variants, which MIR names
+//! precisely; Cranelift sees only offsets. And the layout edit must be made in MIR.
+
+use std::collections::HashMap;
+
+use rustc_abi::VariantIdx;
+use rustc_hir::def::DefKind;
+use rustc_middle::mir::visit::{MutVisitor, PlaceContext, Visitor};
+use rustc_middle::mir::{
+    BasicBlock, BasicBlockData, Body, CoroutineLayout, CoroutineSavedLocal, Local, Location,
+    Statement, Terminator, TerminatorKind,
+};
+use rustc_middle::ty::{Instance, TyCtxt, TypingEnv};
+
+use super::{PassCx, PassOutcome};
+use crate::body_edit::{LiveLocals, VariantRewrite, VariantTarget, clear_unreachable_blocks, edit_switch, reachable_blocks};
+use crate::machine::{StateMachine, find_dispatch};
+
+pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
+    let mut merged = Vec::new();
+    let mut reasons = Vec::new();
+    if body.coroutine.as_ref().is_some_and(|i| i.coroutine_drop_async.is_some()) {
+        return PassOutcome::Declined("the coroutine has an async drop body".into());
+    }
+    // Merge one pair at a time, recovering the machine after each merge.
+    'search: loop {
+        let machine = match StateMachine::recover(body) {
+            Ok(machine) => machine,
+            Err(why) if merged.is_empty() => return PassOutcome::Declined(why.0),
+            Err(_) => break,
+        };
+        let states: Vec<_> = machine.suspend_states().map(|arm| (arm.state, arm.target)).collect();
+        if states.len() < 2 {
+            if merged.is_empty() {
+                reasons.push(format!("{} suspend state(s): nothing to merge", states.len()));
+            }
+            break;
+        }
+        reasons.clear();
+        for (i, &(a, a_target)) in states.iter().enumerate() {
+            for &(b, b_target) in &states[i + 1..] {
+                match try_merge(cx.tcx, body, &machine, (a, a_target), (b, b_target)) {
+                    Ok((new_body, note)) => {
+                        *body = new_body;
+                        merged.push(format!("state {b} into {a} ({note})"));
+                        continue 'search;
+                    }
+                    Err(why) => reasons.push(format!("{a}/{b}: {why}")),
+                }
+            }
+        }
+        break;
+    }
+    if merged.is_empty() {
+        PassOutcome::Declined(reasons.join("; "))
+    } else {
+        PassOutcome::Applied(format!(
+            "same saved locals, no new storage conflict, same continuation: merged {}",
+            merged.join(", ")
+        ))
+    }
+}
+
+fn try_merge<'tcx>(
+    tcx: TyCtxt<'tcx>,
+    body: &Body<'tcx>,
+    machine: &StateMachine,
+    (a, a_target): (u32, BasicBlock),
+    (b, b_target): (u32, BasicBlock),
+) -> Result<(Body<'tcx>, String), String> {
+    let layout = body.coroutine_layout_raw().ok_or("no coroutine layout")?;
+    let (va, vb) = (VariantIdx::from_u32(a), VariantIdx::from_u32(b));
+    check_same_saved_locals(layout, va, vb)?;
+
+    let coroutine_ref = machine.dispatch.coroutine_ref;
+    let walk = LockstepWalk::run(tcx, body, coroutine_ref, (va, a_target), (vb, b_target))?;
+
+    let mut new = body.clone();
+    // The dispatch loses b's arm.
+    edit_switch(&mut new, machine.dispatch.block, |value, target| {
+        (value != b as u128).then_some((value, target))
+    });
+    // Every edge from outside b's code into it goes to a's copy where the locals allow.
+    let live = LiveLocals::compute(body);
+    let redirectable: HashMap<BasicBlock, BasicBlock> = walk
+        .blocks
+        .iter()
+        .filter(|&(&from_b, &to_a)| from_b != to_a)
+        .filter(|&(&from_b, _)| live.live_in(from_b).iter().all(|l| walk.locals.get(&l).is_none_or(|&m| m == l)))
+        .map(|(&from_b, &to_a)| (from_b, to_a))
+        .collect();
+    let reachable = reachable_blocks(body);
+    let mut redirected = 0;
+    for (bb, data) in new.basic_blocks.as_mut().iter_enumerated_mut() {
+        if walk.blocks.contains_key(&bb) || !reachable.contains(bb) || bb == machine.dispatch.block {
+            continue;
+        }
+        data.terminator_mut().successors_mut(|succ| {
+            if let Some(&to) = redirectable.get(succ) {
+                *succ = to;
+                redirected += 1;
+            }
+        });
+    }
+    clear_unreachable_blocks(&mut new);
+    // variant#b reads as variant#a everywhere, and b is written nowhere.
+    let map = |v: VariantIdx, _| Some(VariantTarget::Variant(if v == vb { va } else { v }));
+    VariantRewrite::new(tcx, coroutine_ref, &map).apply(&mut new)?;
+    if let Some(drop_body) = new.coroutine.as_mut().and_then(|i| i.coroutine_drop.as_mut()) {
+        let (_, drop_ref) = find_dispatch(drop_body).map_err(|why| format!("coroutine drop body: {why}"))?;
+        // The drop body's arm for b now drops variant a's fields, which hold b's values.
+        VariantRewrite::new(tcx, drop_ref, &map).apply(drop_body).map_err(|why| format!("coroutine drop body: {why}"))?;
+    }
+    Ok((
+        new,
+        format!("{} blocks paired, {redirected} entry edges into b's code redirected", walk.blocks.len()),
+    ))
+}
+
+/// Variant `b`'s fields against variant `a`'s: same types, pairable saved locals, and no
+/// storage conflict that `a`'s fields do not already have.
+fn check_same_saved_locals(layout: &CoroutineLayout<'_>, va: VariantIdx, vb: VariantIdx) -> Result<(), String> {
+    let (fa, fb) = (&layout.variant_fields[va], &layout.variant_fields[vb]);
+    if fa.len() != fb.len() {
+        return Err(format!("{} saved locals against {}", fa.len(), fb.len()));
+    }
+    let holders = |s: CoroutineSavedLocal| layout.variant_fields.iter().filter(|fs| fs.raw.contains(&s)).count();
+    let mut pairing: HashMap<CoroutineSavedLocal, CoroutineSavedLocal> = HashMap::new();
+    for (&sa, &sb) in fa.iter().zip(fb.iter()) {
+        if layout.field_tys[sa].ty != layout.field_tys[sb].ty {
+            return Err(format!("field types differ ({} against {})", layout.field_tys[sa].ty, layout.field_tys[sb].ty));
+        }
+        if sa != sb {
+            if holders(sa) != 1 || holders(sb) != 1 {
+                return Err(format!("saved local {sa:?} or {sb:?} is held by more than one state"));
+            }
+            pairing.insert(sb, sa);
+        }
+    }
+    let paired = |s: CoroutineSavedLocal| pairing.get(&s).copied().unwrap_or(s);
+    for (&sb, &sa) in &pairing {
+        // Both storage-live at once (say, both assigned before the branch that picks one
+        // of the awaits): one slot cannot hold the two values.
+        if layout.storage_conflicts.contains(sb, sa) {
+            return Err(format!("{sb:?} and {sa:?} are storage-live at the same time"));
+        }
+        for other in layout.field_tys.indices() {
+            if layout.storage_conflicts.contains(sb, other) {
+                let other = paired(other);
+                if other != sa && !layout.storage_conflicts.contains(sa, other) {
+                    return Err(format!("merging {sb:?} into {sa:?} would add a storage conflict with {other:?}"));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The pairing of `b`'s resume code with `a`'s.
+struct LockstepWalk {
+    /// b's block -> a's block; shared blocks map to themselves.
+    blocks: HashMap<BasicBlock, BasicBlock>,
+    /// b's local -> a's local.
+    locals: HashMap<Local, Local>,
+}
+
+impl LockstepWalk {
+    fn run<'tcx>(
+        tcx: TyCtxt<'tcx>,
+        body: &Body<'tcx>,
+        coroutine_ref: Local,
+        (va, a_start): (VariantIdx, BasicBlock),
+        (vb, b_start): (VariantIdx, BasicBlock),
+    ) -> Result<LockstepWalk, String> {
+        let mut walk = LockstepWalk { blocks: HashMap::new(), locals: HashMap::new() };
+        let mut shared = Vec::new();
+        let mut work = vec![(b_start, a_start)];
+        while let Some((from_b, from_a)) = work.pop() {
+            if let Some(&known) = walk.blocks.get(&from_b) {
+                if known != from_a {
+                    return Err(format!("{from_b:?} pairs with both {known:?} and {from_a:?}"));
+                }
+                continue;
+            }
+            if walk.blocks.values().any(|&x| x == from_a) && from_a != from_b {
+                return Err(format!("{from_a:?} pairs with two blocks"));
+            }
+            walk.blocks.insert(from_b, from_a);
+            if from_b == from_a {
+                shared.push(from_b);
+                continue;
+            }
+            if walk.blocks.len() > 4096 {
+                return Err("the resume code is too large to compare".into());
+            }
+            let (data_b, data_a) = (&body.basic_blocks[from_b], &body.basic_blocks[from_a]);
+            if data_b.is_cleanup != data_a.is_cleanup || data_b.statements.len() != data_a.statements.len() {
+                return Err(format!("{from_b:?} and {from_a:?} differ in shape"));
+            }
+            for (sb, sa) in data_b.statements.iter().zip(&data_a.statements) {
+                walk.compare_statement(tcx, body, coroutine_ref, (va, vb), sb, sa)
+                    .map_err(|why| format!("{from_b:?} against {from_a:?}: {why}"))?;
+            }
+            let succs = walk
+                .compare_terminator(tcx, body, coroutine_ref, (va, vb), data_b, data_a)
+                .map_err(|why| format!("{from_b:?} against {from_a:?}: {why}"))?;
+            work.extend(succs);
+        }
+        // Where the two walks meet, both sides must hold their values in the same locals.
+        let live = LiveLocals::compute(body);
+        for block in shared {
+            for local in live.live_in(block).iter() {
+                let renamed = walk.locals.get(&local).is_some_and(|&m| m != local);
+                let target_of_rename = walk.locals.iter().any(|(&from, &to)| to == local && from != local);
+                if renamed || target_of_rename {
+                    return Err(format!("{local:?} is live where the two resume paths meet, under two names"));
+                }
+            }
+        }
+        Ok(walk)
+    }
+
+    /// Pairs the locals two pieces of MIR mention, in visiting order.
+    fn pair_locals<'tcx>(&mut self, body: &Body<'tcx>, b: Vec<Local>, a: Vec<Local>) -> Result<(), String> {
+        if b.len() != a.len() {
+            return Err("they mention different numbers of locals".into());
+        }
+        for (lb, la) in b.into_iter().zip(a) {
+            match self.locals.get(&lb) {
+                Some(&known) if known != la => return Err(format!("{lb:?} pairs with {known:?} and {la:?}")),
+                Some(_) => {}
+                None => {
+                    if self.locals.values().any(|&x| x == la) {
+                        return Err(format!("{la:?} pairs with two locals"));
+                    }
+                    if body.local_decls[lb].ty != body.local_decls[la].ty {
+                        return Err(format!("{lb:?} and {la:?} have different types"));
+                    }
+                    self.locals.insert(lb, la);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn compare_statement<'tcx>(
+        &mut self,
+        tcx: TyCtxt<'tcx>,
+        body: &Body<'tcx>,
+        coroutine_ref: Local,
+        (va, vb): (VariantIdx, VariantIdx),
+        sb: &Statement<'tcx>,
+        sa: &Statement<'tcx>,
+    ) -> Result<(), String> {
+        let location = Location::START;
+        let mut lb = MentionedLocals::default();
+        lb.visit_statement(sb, location);
+        let mut la = MentionedLocals::default();
+        la.visit_statement(sa, location);
+        self.pair_locals(body, lb.0, la.0)?;
+        let mut renamed = sb.clone();
+        let mut rename = Rename { tcx, locals: &self.locals };
+        rename.visit_statement(&mut renamed, location);
+        let map = |v: VariantIdx, _| Some(VariantTarget::Variant(if v == vb { va } else { v }));
+        let mut variants = VariantRewrite::new(tcx, coroutine_ref, &map);
+        variants.visit_statement(&mut renamed, location);
+        variants.rewrite_set_discriminant(&mut renamed);
+        if format!("{:?}", renamed.kind) != format!("{:?}", sa.kind) {
+            return Err(format!("`{:?}` differs from `{:?}`", sb.kind, sa.kind));
+        }
+        Ok(())
+    }
+
+    /// Compares the terminators and returns the successor pairs to walk next.
+    fn compare_terminator<'tcx>(
+        &mut self,
+        tcx: TyCtxt<'tcx>,
+        body: &Body<'tcx>,
+        coroutine_ref: Local,
+        (va, vb): (VariantIdx, VariantIdx),
+        data_b: &BasicBlockData<'tcx>,
+        data_a: &BasicBlockData<'tcx>,
+    ) -> Result<Vec<(BasicBlock, BasicBlock)>, String> {
+        let (tb, ta): (&Terminator<'tcx>, &Terminator<'tcx>) = (data_b.terminator(), data_a.terminator());
+        let location = Location::START;
+        let mut lb = MentionedLocals::default();
+        lb.visit_terminator(tb, location);
+        let mut la = MentionedLocals::default();
+        la.visit_terminator(ta, location);
+        self.pair_locals(body, lb.0, la.0)?;
+        let succ_b: Vec<BasicBlock> = tb.successors().collect();
+        let succ_a: Vec<BasicBlock> = ta.successors().collect();
+        if succ_b.len() != succ_a.len() {
+            return Err("the terminators have different successor counts".into());
+        }
+        let mut renamed = tb.clone();
+        let mut rename = Rename { tcx, locals: &self.locals };
+        rename.visit_terminator(&mut renamed, location);
+        let map = |v: VariantIdx, _| Some(VariantTarget::Variant(if v == vb { va } else { v }));
+        VariantRewrite::new(tcx, coroutine_ref, &map).visit_terminator(&mut renamed, location);
+        let mut index = 0;
+        renamed.successors_mut(|succ| {
+            *succ = succ_a[index];
+            index += 1;
+        });
+        if format!("{:?}", renamed.kind) != format!("{:?}", ta.kind) {
+            return Err(format!("`{:?}` differs from `{:?}`", tb.kind, ta.kind));
+        }
+        // A panic location is part of what a terminator does: after the merge, b's path
+        // runs a's copy, so their spans must agree where a location can be observed.
+        if tb.source_info.span != ta.source_info.span && observes_location(tcx, body, ta) {
+            return Err(format!("`{:?}` reports a different source location on each side", ta.kind));
+        }
+        Ok(succ_b.into_iter().zip(succ_a).collect())
+    }
+}
+
+/// Every local a piece of MIR mentions, storage markers included, in visiting order.
+#[derive(Default)]
+struct MentionedLocals(Vec<Local>);
+
+impl<'tcx> Visitor<'tcx> for MentionedLocals {
+    fn visit_local(&mut self, local: Local, _: PlaceContext, _: Location) {
+        self.0.push(local);
+    }
+}
+
+/// Renames locals through a map (locals outside it stay).
+struct Rename<'a, 'tcx> {
+    tcx: TyCtxt<'tcx>,
+    locals: &'a HashMap<Local, Local>,
+}
+
+impl<'tcx> MutVisitor<'tcx> for Rename<'_, 'tcx> {
+    fn tcx(&self) -> TyCtxt<'tcx> {
+        self.tcx
+    }
+    fn visit_local(&mut self, local: &mut Local, _: PlaceContext, _: Location) {
+        if let Some(&to) = self.locals.get(local) {
+            *local = to;
+        }
+    }
+}
+
+/// Can `terminator` make its own source location observable: an `assert` (its panic
+/// message names the location), or a call that passes the caller's location
+/// (`#[track_caller]`)? Calls whose callee cannot be resolved here count as observing.
+fn observes_location<'tcx>(tcx: TyCtxt<'tcx>, body: &Body<'tcx>, terminator: &Terminator<'tcx>) -> bool {
+    match &terminator.kind {
+        TerminatorKind::Assert { .. } => true,
+        TerminatorKind::Call { func, .. } | TerminatorKind::TailCall { func, .. } => {
+            let Some((def_id, args)) = func.const_fn_def() else { return true };
+            match tcx.def_kind(def_id) {
+                DefKind::Fn | DefKind::AssocFn => {}
+                // Tuple-struct and variant constructors build a value; nothing panics.
+                DefKind::Ctor(..) => return false,
+                _ => return true,
+            }
+            let typing_env = TypingEnv::post_analysis(tcx, body.source.def_id());
+            match Instance::try_resolve(tcx, typing_env, def_id, args) {
+                Ok(Some(instance)) => instance.def.requires_caller_location(tcx),
+                _ => true,
+            }
+        }
+        _ => false,
+    }
+}
