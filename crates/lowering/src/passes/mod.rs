@@ -10,11 +10,14 @@ use rustc_hir::def_id::DefId;
 use rustc_middle::mir::Body;
 use rustc_middle::ty::TyCtxt;
 
+pub mod await_calls;
 pub mod await_free;
 pub mod dead_states;
+pub mod last_arm_default;
 pub mod merge_states;
 pub mod ready_child;
 pub mod returned_arm;
+pub mod single_return;
 
 /// What a pass sees besides the body.
 pub struct PassCx<'tcx> {
@@ -46,11 +49,22 @@ pub struct PassInfo {
 
 /// Every pass, in the order the pipeline runs them.
 ///
-/// The order matters: `returned_arm` first, so that an await-free child (lowered by the
+/// The order matters: `await_calls` first, so that `merge_states` compares fewer blocks;
+/// `returned_arm` next, so that an await-free child (lowered by the
 /// same pipeline when its own MIR is requested) has no Pending return for `ready_child`
 /// to see; `merge_states` and `ready_child` leave states without writes, which
 /// `dead_states` removes; a body left without suspend states is then `await_free`.
+/// `last_arm_default` and `single_return` come last: they change the shapes the others
+/// recognise (the dispatch's arms, "state write, then `return`").
 pub static PASSES: &[PassInfo] = &[
+    PassInfo {
+        name: "await_calls",
+        summary: "the await desugaring's into_future and Pin::new_unchecked calls become the moves \
+                  their MIR consists of",
+        default_at_opt0: true,
+        default_when_optimizing: true,
+        run: await_calls::run,
+    },
     PassInfo {
         name: "returned_arm",
         summary: "without debug-assertions, a Future polled after completion or after a panic \
@@ -90,5 +104,20 @@ pub static PASSES: &[PassInfo] = &[
         default_at_opt0: true,
         default_when_optimizing: true,
         run: await_free::run,
+    },
+    PassInfo {
+        name: "last_arm_default",
+        summary: "a switch whose otherwise is unreachable (the state dispatch, every Poll match) \
+                  makes its last arm the otherwise: a compare and branch instead of a jump table",
+        default_at_opt0: true,
+        default_when_optimizing: true,
+        run: last_arm_default::run,
+    },
+    PassInfo {
+        name: "single_return",
+        summary: "every return of the resume function jumps to one exit block: one epilogue",
+        default_at_opt0: true,
+        default_when_optimizing: true,
+        run: single_return::run,
     },
 ];

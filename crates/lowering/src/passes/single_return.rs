@@ -1,0 +1,53 @@
+//! One exit block for the resume function.
+//!
+//! A resume function returns from every suspend site, from its completion and from the
+//! Returned/Poisoned arm. cg_clif emits a full epilogue (restore the stack, load the
+//! `Poll` result into registers, `ret`) for each MIR `return`:
+//!
+//! ```text
+//! // before
+//! bb10: { _0 = Poll::<u32>::Pending; ...; discriminant((*_18)) = 3; return; }
+//! bb21: { _0 = Poll::<u32>::Ready(move _16); discriminant((*_18)) = 1; return; }
+//! bb32: { _0 = Poll::<u32>::Pending; return; }
+//!
+//! // after
+//! bb10: { _0 = Poll::<u32>::Pending; ...; discriminant((*_18)) = 3; goto -> bb33; }
+//! bb21: { _0 = Poll::<u32>::Ready(move _16); discriminant((*_18)) = 1; goto -> bb33; }
+//! bb32: { _0 = Poll::<u32>::Pending; goto -> bb33; }
+//! bb33: { return; }
+//! ```
+//!
+//! `return` reads nothing but `_0`, which every path has written before it jumps, so a
+//! `goto` to a block that only returns does the same. The pass runs last: the others
+//! look for suspend sites as "state write, then `return`" in one block.
+//!
+//! Why MIR: one block is all it takes, and the Cranelift function then has one epilogue.
+//!
+//! Precondition: at least two reachable `return`s.
+
+use rustc_middle::mir::{BasicBlockData, Body, Terminator, TerminatorKind};
+
+use super::{PassCx, PassOutcome};
+use crate::body_edit::reachable_blocks;
+
+pub fn run<'tcx>(_cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
+    let reachable = reachable_blocks(body);
+    let returns: Vec<_> = body
+        .basic_blocks
+        .iter_enumerated()
+        .filter(|(bb, data)| reachable.contains(*bb) && matches!(data.terminator().kind, TerminatorKind::Return))
+        .map(|(bb, _)| bb)
+        .collect();
+    if returns.len() < 2 {
+        return PassOutcome::Declined(format!("{} reachable return(s): nothing to share", returns.len()));
+    }
+    let source_info = body.basic_blocks[returns[0]].terminator().source_info;
+    let exit = body.basic_blocks.as_mut().push(BasicBlockData::new(
+        Some(Terminator { source_info, kind: TerminatorKind::Return }),
+        false,
+    ));
+    for &bb in &returns {
+        body.basic_blocks.as_mut()[bb].terminator_mut().kind = TerminatorKind::Goto { target: exit };
+    }
+    PassOutcome::Applied(format!("{} returns now jump to one exit block {exit:?}", returns.len()))
+}
