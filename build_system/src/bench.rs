@@ -28,11 +28,13 @@ use crate::util::{Error, Result, files_below};
 pub struct Options {
     /// Rounds of the compile-time measurement (each compiles the corpus twice).
     pub rounds: usize,
+    /// How many corpus programs (the largest) to compile under callgrind, per configuration.
+    pub callgrind_programs: usize,
 }
 
 impl Options {
     pub fn parse(args: &[String]) -> Result<Options> {
-        let mut options = Options { rounds: 5 };
+        let mut options = Options { rounds: 5, callgrind_programs: 4 };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
@@ -43,6 +45,12 @@ impl Options {
                         .ok()
                         .filter(|&n| n >= 1)
                         .ok_or_else(|| Error(format!("--rounds needs a positive number, got `{value}`")))?;
+                }
+                "--callgrind" => {
+                    let value = args.next().ok_or_else(|| Error("--callgrind needs a number".into()))?;
+                    options.callgrind_programs = value
+                        .parse()
+                        .map_err(|_| Error(format!("--callgrind needs a number of programs, got `{value}`")))?;
                 }
                 other => return Err(Error(format!("unknown bench option `{other}` (see ./y.sh help)"))),
             }
@@ -243,6 +251,38 @@ pub fn bench(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()
     println!("targets:");
     check(overhead <= 3.0, format!("lowering overhead {overhead:+.1}% CPU time (want <= +3%)"));
 
+    // 4. Instructions executed by rustc, counted by callgrind (exact run to run), on the
+    //    largest corpus programs: the lowering's cost without the machine's noise.
+    let mut by_size: Vec<(u64, &PathBuf)> =
+        programs.iter().map(|p| (std::fs::metadata(p).map(|m| m.len()).unwrap_or(0), p)).collect();
+    by_size.sort_by(|a, b| b.0.cmp(&a.0));
+    let sample: Vec<&PathBuf> = by_size.iter().take(options.callgrind_programs).map(|(_, p)| *p).collect();
+    let mut instructions = BTreeMap::from([(OFF, 0u64), (LOWERED, 0u64)]);
+    let mut instruction_rows = Vec::new();
+    for (i, program) in sample.iter().enumerate() {
+        let stem = program.file_stem().unwrap().to_string_lossy().into_owned();
+        let mut row = json!({ "program": stem });
+        for name in [OFF, LOWERED] {
+            eprintln!("[bench] callgrind ({}/{}) {stem} {name}", i + 1, sample.len());
+            let count = rustc_instructions(dirs, toolchain, name, program, &out)?;
+            *instructions.get_mut(name).unwrap() += count;
+            row[name] = json!(count);
+        }
+        instruction_rows.push(row);
+    }
+    if !sample.is_empty() {
+        let (io, il) = (instructions[OFF], instructions[LOWERED]);
+        println!(
+            "\nrustc instructions (callgrind) over the {} largest corpus programs: corolift=off {io}, corolift {il}, ratio {:.3}",
+            sample.len(),
+            il as f64 / io as f64
+        );
+        check(
+            il as f64 <= io as f64 * 1.03,
+            format!("lowering overhead {:+.1}% instructions (want <= +3%)", 100.0 * (il as f64 / io as f64 - 1.0)),
+        );
+    }
+
     let report = json!({
         "opt_level": "3", "debug_assertions": false,
         "seed": seed_json,
@@ -252,6 +292,7 @@ pub fn bench(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()
         "compile_cpu_seconds": { "rounds": options.rounds, "corolift=off": seconds[OFF], "corolift": seconds[LOWERED],
                                  "median_off": to, "median": tl, "ratio": tl / to },
         "compile_wall_seconds": { "corolift=off": wall[OFF], "corolift": wall[LOWERED] },
+        "rustc_instructions": { "programs": instruction_rows, "corolift=off": instructions[OFF], "corolift": instructions[LOWERED] },
         "missed": failures,
     });
     let path = out.join("bench.json");
@@ -283,4 +324,28 @@ fn children_cpu_seconds() -> Result<f64> {
         .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<f64>().ok())
         .unwrap_or(100.0);
     Ok((cutime + cstime) / hz)
+}
+
+/// Instructions rustc executes compiling `program` (to an executable), under callgrind.
+fn rustc_instructions(dirs: &Dirs, toolchain: &Toolchain, name: &'static str, program: &Path, out: &Path) -> Result<u64> {
+    let source = std::fs::read_to_string(program).map_err(|e| Error(e.to_string()))?;
+    let directives = Directives::read(&source);
+    let counts = out.join("callgrind.out");
+    let mut cmd = Command::new("valgrind");
+    cmd.arg("--tool=callgrind").arg(format!("--callgrind-out-file={}", counts.display()));
+    let rustc = config(name).rustc(dirs, toolchain);
+    cmd.arg(rustc.get_program()).args(rustc.get_args());
+    cmd.arg("--edition").arg(directives.edition.as_deref().unwrap_or("2024"));
+    cmd.args(&directives.compile_flags).arg("-Cdebug-assertions=off");
+    cmd.arg(program).arg("-o").arg(out.join("callgrind-exe"));
+    let output = cmd.output().map_err(|e| Error(format!("cannot run valgrind (is it installed?): {e}")))?;
+    if !output.status.success() {
+        return Err(Error(format!("callgrind run failed: {}", String::from_utf8_lossy(&output.stderr))));
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let collected = stderr
+        .lines()
+        .find_map(|l| l.split_once("Collected :").map(|(_, n)| n.trim().to_string()))
+        .and_then(|n| n.parse::<u64>().ok());
+    collected.ok_or_else(|| Error(format!("no instruction count in callgrind's output:\n{stderr}")))
 }

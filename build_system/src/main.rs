@@ -25,11 +25,13 @@ commands:
   test [--bless] [SUITE...]
                    build, then run the test suites config.txt enables (or the named
                    ones); --bless rewrites the snapshot files
-  bench [--rounds N]
+  bench [--rounds N] [--callgrind M]
                    build, then measure the state-lowering targets: the seed programs'
-                   resume functions, the corpus's resume bytes and future sizes, and the
-                   corpus's compile time (N alternating rounds, default 5), corolift
-                   against corolift=off at -O3; writes build/bench/bench.json
+                   resume functions, the corpus's resume bytes and future sizes, the
+                   corpus's compile CPU time (N alternating rounds, default 5) and
+                   rustc's instructions under callgrind for the M largest programs
+                   (default 4), corolift against corolift=off at -O3;
+                   writes build/bench/bench.json
   help             this text
 ";
 

@@ -28,6 +28,12 @@
 //! double-move anything. The body's only inputs that outlive a poll are the upvars
 //! (for an async fn, its arguments), so the pass requires every upvar to be `Copy`:
 //! nothing needs dropping, and a "move" out of an upvar is a copy that leaves it intact.
+//! That argument holds for safe code only: unsafe code may rely on rustc's guarantee
+//! that the body runs once, for instance to take ownership through a raw-pointer (Copy)
+//! upvar (`tests/corpus/c_regress_await_free_raw_pointer_upvar.rs` double-frees if the
+//! body runs twice). So the body must contain no `unsafe` block, nor any closure or item
+//! nested in it, and the enclosing function must not be an `unsafe fn`. Safe code the
+//! body calls must be sound however often it is called, which is what makes it safe.
 //! Polling a finished future is a contract violation whose outcome the `Future` docs
 //! leave open short of undefined behaviour; with debug-assertions on, rustc's panic is
 //! what users expect, so the pass then declines and `returned_arm` keeps the panic.
@@ -40,11 +46,15 @@
 //!
 //! Preconditions (otherwise the pass declines): debug-assertions off; an async (Future)
 //! coroutine; no suspend state in the dispatch, no saved locals, no async drop body; every
-//! upvar `Copy`.
+//! upvar `Copy`; no unsafe code in the body or its enclosing function.
 
-use rustc_hir::{CoroutineDesugaring, CoroutineKind};
+use rustc_hir::def::DefKind;
+use rustc_hir::def_id::DefId;
+use rustc_hir::intravisit::{self, Visitor as _};
+use rustc_hir::{self as hir, CoroutineDesugaring, CoroutineKind};
+use rustc_middle::hir::nested_filter;
 use rustc_middle::mir::{Body, StatementKind, TerminatorKind};
-use rustc_middle::ty::{self, TypingEnv};
+use rustc_middle::ty::{self, TyCtxt, TypingEnv};
 
 use super::{PassCx, PassOutcome};
 use crate::body_edit::clear_unreachable_blocks;
@@ -85,6 +95,9 @@ pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
             "upvar of type `{not_copy}` is not Copy: running the body twice could move or drop it twice"
         ));
     }
+    if let Some(why) = unsafe_code(tcx, cx.def_id) {
+        return PassOutcome::Declined(format!("{why}: unsafe code may rely on the body running once"));
+    }
     let Some(unresumed) = machine.arm(ArmKind::Unresumed) else {
         return PassOutcome::Declined("the dispatch has no Unresumed arm".into());
     };
@@ -110,4 +123,57 @@ pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
          dispatch removed, {writes} state writes removed, {cleared} arm blocks cleared",
         upvars.len()
     ))
+}
+
+/// Why the coroutine's source is not free of unsafe code, if it is not (or cannot be
+/// checked: a body from another crate has no HIR here).
+fn unsafe_code(tcx: TyCtxt<'_>, coroutine: DefId) -> Option<String> {
+    // A synthetic body (the by-move body of an async closure) has no HIR of its own: its
+    // source is that of the closure it was made from, which the walk up reaches.
+    let mut source = coroutine;
+    while tcx.def_kind(source) == DefKind::SyntheticCoroutineBody {
+        source = tcx.parent(source);
+    }
+    let Some(local) = source.as_local() else {
+        return Some("the body is from another crate".into());
+    };
+    let Some(hir_body) = tcx.hir_maybe_body_owned_by(local) else {
+        return Some("the body's source cannot be inspected".into());
+    };
+    // Closures and coroutines inherit the unsafe context of the function they are in.
+    let mut parent = tcx.parent(source);
+    while matches!(tcx.def_kind(parent), DefKind::Closure | DefKind::SyntheticCoroutineBody) {
+        parent = tcx.parent(parent);
+    }
+    if matches!(tcx.def_kind(parent), DefKind::Fn | DefKind::AssocFn)
+        && tcx.fn_sig(parent).skip_binder().skip_binder().safety().is_unsafe()
+    {
+        return Some("the enclosing function is an `unsafe fn`".into());
+    }
+    let mut finder = UnsafeBlocks { tcx, found: false };
+    finder.visit_body(hir_body);
+    finder.found.then(|| "the body contains an `unsafe` block".into())
+}
+
+/// Looks for user-written `unsafe` blocks, in nested closures and items too.
+struct UnsafeBlocks<'tcx> {
+    tcx: TyCtxt<'tcx>,
+    found: bool,
+}
+
+impl<'tcx> intravisit::Visitor<'tcx> for UnsafeBlocks<'tcx> {
+    type NestedFilter = nested_filter::All;
+
+    fn maybe_tcx(&mut self) -> Self::MaybeTyCtxt {
+        self.tcx
+    }
+
+    fn visit_block(&mut self, block: &'tcx hir::Block<'tcx>) {
+        // The compiler's own unsafe blocks (the `Pin::new_unchecked` of every `.await`)
+        // are sound for each run of the body on their own; a user's (macros included) may not be.
+        if matches!(block.rules, hir::BlockCheckMode::UnsafeBlock(hir::UnsafeSource::UserProvided)) {
+            self.found = true;
+        }
+        intravisit::walk_block(self, block);
+    }
 }

@@ -19,7 +19,8 @@
 //! State 3 then has no reachable write, and `dead_states` removes it from the dispatch
 //! and the layout.
 //!
-//! The proof reads the child's `optimized_mir`, which for a local child is corolift's own
+//! The proof reads the `optimized_mir` of the body the poll resolves to (for an async
+//! closure called by value, its by-move body, not the coroutine's own), which for a local child is corolift's own
 //! lowered body and for a child from another crate is the body that crate's corolift
 //! wrote into its metadata: in either case the body that will run. The child is Ready on
 //! *every* poll when every reachable `return` of its resume function is preceded, in the
@@ -47,7 +48,7 @@ use rustc_middle::mir::{
     AggregateKind, BasicBlock, Body, Local, Location, RETURN_PLACE, START_BLOCK, Rvalue, StatementKind, TerminatorKind,
 };
 use rustc_middle::mir::visit::{PlaceContext, Visitor};
-use rustc_middle::ty::{self, TyCtxt};
+use rustc_middle::ty::{self, Instance, TyCtxt, TypingEnv};
 
 use super::{PassCx, PassOutcome};
 use crate::body_edit::{clear_unreachable_blocks, reachable_blocks};
@@ -69,6 +70,7 @@ pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
     ) else {
         return PassOutcome::Declined("the Future/Poll lang items are missing".into());
     };
+    let typing_env = TypingEnv::post_analysis(tcx, cx.def_id);
     let predecessors = body.basic_blocks.predecessors();
     let reachable = reachable_blocks(body);
     let mut polls = Vec::new();
@@ -85,7 +87,17 @@ pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
         if callee != poll_fn {
             continue;
         }
-        let ty::Coroutine(child, _) = *args.type_at(0).kind() else { continue };
+        let ty::Coroutine(coroutine, _) = *args.type_at(0).kind() else { continue };
+        // The body that runs is the instance the poll resolves to, which is not always the
+        // coroutine's own: an async closure called by value runs its by-move body
+        // (`tests/corpus/c_regress_ready_child_by_move_body.rs`).
+        let child = match Instance::try_resolve(tcx, typing_env, poll_fn, args) {
+            Ok(Some(Instance { def: ty::InstanceKind::Item(body_def), .. })) => body_def,
+            _ => {
+                skipped.push(format!("{bb:?}: the poll of {} does not resolve to a body here", tcx.def_path_str(coroutine)));
+                continue;
+            }
+        };
         if child == cx.def_id {
             skipped.push(format!("{bb:?}: the coroutine polls itself"));
             continue;
