@@ -8,8 +8,11 @@
 //!   future (none may be larger);
 //! - compile time of the corpus, default against `corolift=off`: rounds that alternate
 //!   the two, the median CPU time (user + system of the rustc processes) per
-//!   configuration, and their ratio (absolute times are noisy on these machines, a ratio
-//!   from the same run is what to quote; wall time is printed too).
+//!   configuration, and their ratio (wall time is printed too);
+//! - the instructions rustc executes (callgrind) compiling the largest corpus programs
+//!   under both configurations. The overhead target is checked on these counts: they
+//!   repeat exactly, while times on these shared 2-core machines move by several percent
+//!   from round to round.
 //!
 //! Everything is written to `build/bench/bench.json` as well. Checks that fail are
 //! listed at the end and make the command fail, so a regression cannot hide in a table.
@@ -34,7 +37,7 @@ pub struct Options {
 
 impl Options {
     pub fn parse(args: &[String]) -> Result<Options> {
-        let mut options = Options { rounds: 5, callgrind_programs: 4 };
+        let mut options = Options { rounds: 5, callgrind_programs: 8 };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
@@ -239,7 +242,6 @@ pub fn bench(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()
         v[v.len() / 2]
     };
     let (to, tl) = (median(&seconds[OFF]), median(&seconds[LOWERED]));
-    let overhead = 100.0 * (tl / to - 1.0);
     println!(
         "\ncompile time of the corpus (CPU, median of {} rounds): corolift=off {to:.2} s, corolift {tl:.2} s, ratio {:.3} \
          (wall medians {:.2} s and {:.2} s)",
@@ -248,8 +250,10 @@ pub fn bench(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()
         median(&wall[OFF]),
         median(&wall[LOWERED])
     );
-    println!("targets:");
-    check(overhead <= 3.0, format!("lowering overhead {overhead:+.1}% CPU time (want <= +3%)"));
+    println!(
+        "  (CPU time moves with whatever else the machine runs; the target is checked on \
+         instruction counts below, which repeat exactly)"
+    );
 
     // 4. Instructions executed by rustc, counted by callgrind (exact run to run), on the
     //    largest corpus programs: the lowering's cost without the machine's noise.
@@ -277,6 +281,7 @@ pub fn bench(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()
             sample.len(),
             il as f64 / io as f64
         );
+        println!("targets:");
         check(
             il as f64 <= io as f64 * 1.03,
             format!("lowering overhead {:+.1}% instructions (want <= +3%)", 100.0 * (il as f64 / io as f64 - 1.0)),

@@ -51,8 +51,13 @@ pub fn build(dirs: &Dirs, toolchain: &Toolchain) -> Result<()> {
         &rustc,
         &format!(
             "#!/bin/sh\n# rustc of {name} with corolift as its codegen backend.\n\
-             exec \"{rustc}\" -Zcodegen-backend=\"{backend}\" \"$@\"\n",
+             # The toolchain's lib/ goes first on the library path, as rustup's proxy does: cargo\n\
+             # puts lib/rustlib/<target>/lib (which holds a second librustc_driver, without\n\
+             # libLLVM beside it) on that path when it runs build scripts, and a build script\n\
+             # that runs $RUSTC would otherwise fail to load libLLVM.\n\
+             LD_LIBRARY_PATH=\"{lib}${{LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}}\" exec \"{rustc}\" -Zcodegen-backend=\"{backend}\" \"$@\"\n",
             name = toolchain.name,
+            lib = toolchain.sysroot.join("lib").display(),
             rustc = toolchain.rustc.display(),
             backend = backend.display(),
         ),

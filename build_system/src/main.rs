@@ -2,8 +2,10 @@
 
 mod bench;
 mod build;
+mod compare;
 mod compile;
 mod demo;
+mod fuzz;
 mod patch;
 mod prepare;
 mod test;
@@ -30,8 +32,14 @@ commands:
                    resume functions, the corpus's resume bytes and future sizes, the
                    corpus's compile CPU time (N alternating rounds, default 5) and
                    rustc's instructions under callgrind for the M largest programs
-                   (default 4), corolift against corolift=off at -O3;
+                   (default 8), corolift against corolift=off at -O3;
                    writes build/bench/bench.json
+  compare [--quick]
+                   build, then build benches/compare/ with LLVM -O0/-O3/-Oz, stock cg_clif
+                   (corolift=off) -O0/-O3 and corolift -O0/-O3; print and write
+                   build/compare/report.{json,html}: resume bytes, states, size_of,
+                   .text, instructions (callgrind), compile times; --quick: a subset
+                   for CI, under a minute
   help             this text
 ";
 
@@ -69,6 +77,11 @@ fn run(args: &[String]) -> Result<()> {
             build::build(&dirs, &toolchain)?;
             demo::demo(&dirs, &toolchain)
         }
+        "compare" => {
+            let options = compare::Options::parse(rest)?;
+            build::build(&dirs, &toolchain)?;
+            compare::compare(&dirs, &toolchain, &options)
+        }
         "bench" => {
             let options = bench::Options::parse(rest)?;
             build::build(&dirs, &toolchain)?;
@@ -78,6 +91,10 @@ fn run(args: &[String]) -> Result<()> {
             let options = test::Options::parse(rest)?;
             build::build(&dirs, &toolchain)?;
             test::test(&dirs, &toolchain, &options)
+        }
+        "fuzz" => {
+            let options = fuzz::Options::parse(rest)?;
+            fuzz::fuzz(&dirs, &toolchain, &options)
         }
         other => {
             eprint!("{USAGE}");

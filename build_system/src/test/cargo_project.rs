@@ -85,7 +85,7 @@ pub fn run(env: &Env) -> Result<()> {
         // The upstream crate's lowered MIR (from metadata) proves its children Ready.
         let ready = text.lines().find(|l| l.contains("\"function\":\"ready_children::{closure#0}\""));
         let ready = ready.ok_or("no report line for ready_children::{closure#0}")?;
-        if !ready.contains("\"pass\":\"ready_child\",\"applied\":true,\"why\":\"every return of scaled::{closure#0}, tagged::{closure#0} builds") {
+        if !ready.contains("\"pass\":\"ready_child\",\"applied\":true,\"why\":\"every return of corolift_test_child::scaled::{closure#0}, corolift_test_child::tagged::{closure#0} builds") {
             return Err(format!("ready_child did not use the upstream crate's MIR:\n{ready}"));
         }
         Ok(())

@@ -3,6 +3,7 @@
 mod bad_input;
 mod cargo_project;
 mod cg_clif_examples;
+mod compare_quick;
 mod corpus;
 mod report;
 mod snapshots;
@@ -21,7 +22,7 @@ pub struct Options {
 }
 
 pub const SUITES: &[&str] =
-    &["bad_input", "corpus", "report", "snapshots", "stock_parity", "cargo", "cg_clif_examples"];
+    &["bad_input", "corpus", "report", "snapshots", "stock_parity", "cargo", "cg_clif_examples", "compare_quick"];
 
 impl Options {
     pub fn parse(args: &[String]) -> Result<Options> {
@@ -163,6 +164,7 @@ pub fn test(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()>
             "stock_parity" => stock_parity::run(&env),
             "cargo" => cargo_project::run(&env),
             "cg_clif_examples" => cg_clif_examples::run(&env),
+            "compare_quick" => compare_quick::run(&env),
             _ => unreachable!("checked when parsing"),
         };
         if let Err(err) = outcome {

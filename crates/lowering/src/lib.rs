@@ -31,6 +31,7 @@ use rustc_hir::def_id::DefId;
 use rustc_hir::{CoroutineDesugaring, CoroutineKind, CoroutineSource};
 use rustc_middle::mir::Body;
 use rustc_middle::ty::TyCtxt;
+use rustc_middle::ty::print::with_no_trimmed_paths;
 use rustc_session::config::OptLevel;
 
 use crate::knobs::Knobs;
@@ -112,7 +113,10 @@ pub fn lower_coroutine<'tcx>(
     let mut lowered = body.clone();
     let mut changed = false;
     for pass in knobs.passes.enabled(optimizing) {
-        let outcome = (pass.run)(&cx, &mut lowered);
+        // Reasons name items and types. Trimmed paths may only be computed for a
+        // diagnostic, so rustc ICEs at exit if they were ("trimmed_def_paths called,
+        // diagnostics were expected but none were emitted", seen compiling tokio).
+        let outcome = with_no_trimmed_paths!((pass.run)(&cx, &mut lowered));
         changed |= matches!(outcome, PassOutcome::Applied(_));
         summary.passes.push(PassRecord { pass: pass.name, outcome });
     }
@@ -131,7 +135,7 @@ pub fn lower_coroutine<'tcx>(
     };
 
     if let Some(dir) = &knobs.dump {
-        report::dump_coroutine(tcx, def_id, dir, body, &before, &lowered, &after, &summary);
+        with_no_trimmed_paths!(report::dump_coroutine(tcx, def_id, dir, body, &before, &lowered, &after, &summary));
     }
     (changed.then_some(lowered), summary)
 }

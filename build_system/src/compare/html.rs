@@ -1,0 +1,161 @@
+//! `build/compare/report.html`: the comparison as a page with inline SVG bar charts (no
+//! scripts, no network), one chart of resume-function bytes, one of `.text` bytes and one
+//! of executed instructions per benchmark, a bar per build.
+
+use serde_json::Value;
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// A horizontal bar chart: one labelled bar per `(label, value)`; missing values say so.
+fn bar_chart(title: &str, unit: &str, bars: &[(String, Option<f64>)]) -> String {
+    let row = 22.0;
+    let label_width = 110.0;
+    let chart_width = 420.0;
+    let height = 30.0 + row * bars.len() as f64;
+    let max = bars.iter().filter_map(|(_, v)| *v).fold(0.0f64, f64::max);
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{height}\" role=\"img\" aria-label=\"{}\">\
+         <text x=\"0\" y=\"16\" font-weight=\"bold\">{}</text>",
+        label_width + chart_width + 120.0,
+        escape(title),
+        escape(title)
+    );
+    for (i, (label, value)) in bars.iter().enumerate() {
+        let y = 26.0 + row * i as f64;
+        svg.push_str(&format!("<text x=\"0\" y=\"{}\">{}</text>", y + 14.0, escape(label)));
+        match value {
+            Some(v) => {
+                let width = if max > 0.0 { chart_width * v / max } else { 0.0 };
+                let colour = if label.starts_with("corolift") {
+                    "#2a7f62"
+                } else if label.starts_with("stock") {
+                    "#c07a2c"
+                } else {
+                    "#4a6fa5"
+                };
+                svg.push_str(&format!(
+                    "<rect x=\"{label_width}\" y=\"{}\" width=\"{width:.1}\" height=\"16\" fill=\"{colour}\"/>\
+                     <text x=\"{:.1}\" y=\"{}\">{} {}</text>",
+                    y + 2.0,
+                    label_width + width + 4.0,
+                    y + 14.0,
+                    format_number(*v),
+                    escape(unit)
+                ));
+            }
+            None => svg.push_str(&format!("<text x=\"{label_width}\" y=\"{}\" fill=\"#888\">n/a</text>", y + 14.0)),
+        }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+fn format_number(v: f64) -> String {
+    if v >= 1e6 {
+        format!("{:.2}M", v / 1e6)
+    } else if v >= 1e4 {
+        format!("{:.1}k", v / 1e3)
+    } else if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn num(v: &Value) -> Option<f64> {
+    v.as_f64()
+}
+
+pub fn render(report: &Value) -> String {
+    let mut page = String::from(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>corolift: compare</title>\
+         <style>body{font-family:sans-serif;margin:2em;max-width:1100px}\
+         table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}\
+         th:first-child,td:first-child{text-align:left}svg{font-size:12px;margin:0.5em 1em 0.5em 0}\
+         .charts{display:flex;flex-wrap:wrap}.failed{color:#a00}</style></head><body>",
+    );
+    page.push_str(&format!(
+        "<h1>corolift against LLVM and stock cg_clif</h1><p>{} &middot; {}{} &middot; made by <code>./y.sh compare{}</code>. \
+         Instructions are counted by callgrind; compile times are medians, compared within this run.</p>",
+        escape(report["date"].as_str().unwrap_or_default()),
+        escape(report["rustc"].as_str().unwrap_or_default()),
+        if report["quick"] == true { " &middot; quick subset" } else { "" },
+        if report["quick"] == true { " --quick" } else { "" },
+    ));
+    if let Some(failures) = report["failures"].as_array().filter(|f| !f.is_empty()) {
+        page.push_str("<h2 class=\"failed\">Failures</h2><ul>");
+        for f in failures {
+            page.push_str(&format!("<li class=\"failed\">{}</li>", escape(f.as_str().unwrap_or_default())));
+        }
+        page.push_str("</ul>");
+    }
+    for bench in report["benchmarks"].as_array().into_iter().flatten() {
+        let name = bench["benchmark"].as_str().unwrap_or_default();
+        let configs = bench["configs"].as_array().cloned().unwrap_or_default();
+        page.push_str(&format!("<h2>{}</h2><div class=\"charts\">", escape(name)));
+        let series = |field: &str| -> Vec<(String, Option<f64>)> {
+            configs.iter().map(|c| (c["config"].as_str().unwrap_or_default().to_string(), num(&c[field]))).collect()
+        };
+        page.push_str(&bar_chart(&format!("{name}: resume-function bytes"), "B", &series("resume_bytes")));
+        page.push_str(&bar_chart(&format!("{name}: .text bytes"), "B", &series("text_bytes")));
+        page.push_str(&bar_chart(&format!("{name}: instructions executed"), "", &series("instructions")));
+        page.push_str("</div><table><tr><th>build</th><th>resume bytes</th><th>.text bytes</th><th>instructions</th>\
+                       <th>÷ LLVM -O3</th><th>÷ hand-written</th><th>compile s (median)</th><th>÷ LLVM -O0</th></tr>");
+        for c in &configs {
+            if let Some(err) = c["error"].as_str() {
+                page.push_str(&format!(
+                    "<tr><td>{}</td><td colspan=\"7\" class=\"failed\">failed: {}</td></tr>",
+                    escape(c["config"].as_str().unwrap_or_default()),
+                    escape(err.lines().next().unwrap_or_default())
+                ));
+                continue;
+            }
+            let f = |v: &Value| match v {
+                Value::Null => "-".to_string(),
+                Value::Number(n) if n.is_f64() => format!("{:.2}", n.as_f64().unwrap()),
+                other => other.to_string(),
+            };
+            page.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(c["config"].as_str().unwrap_or_default()),
+                f(&c["resume_bytes"]),
+                f(&c["text_bytes"]),
+                f(&c["instructions"]),
+                f(&c["instructions_ratio_to_llvm_O3"]),
+                f(&c["instructions_ratio_to_manual"]),
+                f(&c["compile_seconds_median"]),
+                f(&c["compile_ratio_to_llvm_O0"]),
+            ));
+        }
+        page.push_str("</table>");
+        // Per coroutine, stock against corolift at -O3.
+        let find = |n: &str| configs.iter().find(|c| c["config"] == n).cloned().unwrap_or(Value::Null);
+        let (stock, corolift) = (find("stock-O3"), find("corolift-O3"));
+        if let Some(list) = stock["coroutines"].as_array() {
+            page.push_str("<table><tr><th>coroutine (-O3)</th><th>states stock → corolift</th><th>size_of</th><th>resume bytes</th></tr>");
+            for sc in list {
+                let cc = corolift["coroutines"].as_array().and_then(|cs| cs.iter().find(|c| c["symbol"] == sc["symbol"]).cloned()).unwrap_or(Value::Null);
+                page.push_str(&format!(
+                    "<tr><td>{}</td><td>{} → {}</td><td>{} → {}</td><td>{} → {}</td></tr>",
+                    escape(sc["function"].as_str().unwrap_or_default()),
+                    sc["states"], cc["states"], sc["size_of"], cc["size_of"], sc["resume_bytes"], cc["resume_bytes"]
+                ));
+            }
+            page.push_str("</table>");
+        }
+    }
+    if let Some(rows) = report["tokio_echo"].as_array() {
+        page.push_str("<h2>tokio_echo (cargo project, every crate of its graph)</h2><div class=\"charts\">");
+        let series = |field: &str| -> Vec<(String, Option<f64>)> {
+            rows.iter().map(|r| (r["config"].as_str().unwrap_or_default().to_string(), num(&r[field]))).collect()
+        };
+        page.push_str(&bar_chart("tokio_echo: .text bytes", "B", &series("text_bytes")));
+        page.push_str(&bar_chart("tokio_echo: resume-function bytes (all crates)", "B", &series("resume_bytes")));
+        page.push_str(&bar_chart("tokio_echo: full build", "s", &series("full_build_seconds")));
+        page.push_str("</div>");
+    }
+    page.push_str("</body></html>\n");
+    page
+}

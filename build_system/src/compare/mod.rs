@@ -1,0 +1,570 @@
+//! `./y.sh compare`: corolift against rustc's LLVM path and stock cg_clif, side by side.
+//!
+//! Every benchmark of `benches/compare/` is built under seven configurations from one
+//! backend build: LLVM at -O0, -O3 and -Oz, stock cg_clif (`corolift=off`) at -O0 and -O3,
+//! and corolift at -O0 and -O3, all with debug-assertions off. For each build it records:
+//! - per coroutine: resume-function bytes (symbol sizes), dispatch states and `size_of`
+//!   (from `corolift-report`; rustc's layout does not depend on the backend, so LLVM's
+//!   figures are stock cg_clif's, and LLVM's bytes are its symbol's size or "inlined");
+//! - the `.text` bytes of the executable;
+//! - the instructions the benchmark executes (callgrind, exact run to run), with the
+//!   ratio to LLVM -O3 and to the hand-written state machine built the same way; the
+//!   two must print the same output;
+//! - compile time: the median of several runs, and ratios taken within this run.
+//! The tokio application (a cargo project) is measured for size and compile time, and its
+//! coroutines are counted over every crate of its dependency graph.
+//!
+//! Output: a table on stdout, progress on stderr, `build/compare/report.json` and
+//! `build/compare/report.html` (SVG bar charts, no network needed). A build that fails is
+//! reported in its row and the others go on.
+
+mod html;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use crate::compile::{Backend, BuildConfig, Directives, compile_program, fresh_dir, run_program, symbol_sizes};
+use crate::toolchain::{Dirs, Toolchain};
+use crate::util::{Error, Result, describe};
+
+pub struct Options {
+    pub quick: bool,
+    /// Where the report goes (`build/compare` unless a test suite says otherwise).
+    pub out_dir: Option<std::path::PathBuf>,
+}
+
+impl Options {
+    pub fn parse(args: &[String]) -> Result<Options> {
+        let mut options = Options { quick: false, out_dir: None };
+        for arg in args {
+            match arg.as_str() {
+                "--quick" => options.quick = true,
+                other => return Err(Error(format!("unknown compare option `{other}` (see ./y.sh help)"))),
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// The seven builds, in table order.
+fn configurations() -> Vec<BuildConfig> {
+    vec![
+        BuildConfig::new("llvm-O0", Backend::Llvm, "0"),
+        BuildConfig::new("llvm-O3", Backend::Llvm, "3"),
+        BuildConfig::new("llvm-Oz", Backend::Llvm, "z"),
+        BuildConfig::corolift("stock-O0", &["corolift=off"], "0"),
+        BuildConfig::corolift("stock-O3", &["corolift=off"], "3"),
+        BuildConfig::corolift("corolift-O0", &[], "0"),
+        BuildConfig::corolift("corolift-O3", &[], "3"),
+    ]
+}
+
+/// A runtime benchmark: an async program and its hand-written twin.
+struct Benchmark {
+    name: &'static str,
+    iterations: u32,
+}
+
+fn benchmarks(quick: bool) -> Vec<Benchmark> {
+    let n = if quick { 1_000 } else { 10_000 };
+    let all = [("seed", n), ("chain16", n), ("protocol", n), ("select_join", n)];
+    all.into_iter()
+        .filter(|(name, _)| !quick || matches!(*name, "seed" | "chain16"))
+        .map(|(name, iterations)| Benchmark { name, iterations })
+        .collect()
+}
+
+/// What one build of one program gave.
+#[derive(Default)]
+struct BuildFigures {
+    error: Option<String>,
+    compile_seconds: Vec<f64>,
+    text_bytes: Option<u64>,
+    coroutines: Vec<Value>,
+    instructions: Option<u64>,
+    manual_instructions: Option<u64>,
+    output: Option<String>,
+    /// Symbol sizes of the executable (for LLVM's resume functions).
+    symbols: BTreeMap<String, u64>,
+}
+
+impl BuildFigures {
+    fn failed(why: String) -> BuildFigures {
+        BuildFigures { error: Some(why), ..Default::default() }
+    }
+
+    fn median_seconds(&self) -> Option<f64> {
+        let mut v = self.compile_seconds.clone();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        Some(v[v.len() / 2])
+    }
+
+    fn resume_bytes(&self) -> Option<u64> {
+        (!self.coroutines.is_empty()).then(|| self.coroutines.iter().filter_map(|c| c["resume_bytes"].as_u64()).sum())
+    }
+}
+
+pub fn compare(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()> {
+    let out = fresh_dir(options.out_dir.clone().unwrap_or_else(|| dirs.build.join("compare")));
+    let bench_dir = dirs.root.join("benches/compare");
+    let configs = configurations();
+    // One untimed build writes the report; the rest are timed (five in a full run).
+    let compile_runs = if options.quick { 2 } else { 6 };
+    let started = Instant::now();
+    let mut results: Vec<(String, Vec<(String, BuildFigures)>)> = Vec::new();
+
+    for bench in benchmarks(options.quick) {
+        let mut rows = Vec::new();
+        for config in &configs {
+            let label = format!("{} {}", bench.name, config.name);
+            eprintln!("[compare] {label} ({:.0} s)", started.elapsed().as_secs_f64());
+            let figures = measure_program(dirs, toolchain, &bench_dir, &out, &bench, config, compile_runs)
+                .unwrap_or_else(|why| {
+                    eprintln!("[compare] {label}: FAILED: {}", why.lines().next().unwrap_or_default());
+                    BuildFigures::failed(why)
+                });
+            rows.push((config.name.to_string(), figures));
+        }
+        check_same_output(&mut rows);
+        results.push((bench.name.to_string(), rows));
+    }
+
+    let tokio = if options.quick {
+        None
+    } else {
+        Some(measure_tokio(dirs, toolchain, &bench_dir.join("tokio_echo"), &out, &configs, &started))
+    };
+
+    let report = build_report(&results, tokio.as_ref(), options);
+    print_tables(&report);
+    let json_path = out.join("report.json");
+    std::fs::write(&json_path, serde_json::to_string_pretty(&report).unwrap())
+        .map_err(|e| Error(format!("cannot write {}: {e}", json_path.display())))?;
+    let html_path = out.join("report.html");
+    std::fs::write(&html_path, html::render(&report)).map_err(|e| Error(format!("cannot write {}: {e}", html_path.display())))?;
+    println!("\nwritten: {}\n         {}", json_path.display(), html_path.display());
+    eprintln!("[compare] done in {:.0} s", started.elapsed().as_secs_f64());
+    let failed: Vec<String> = report["failures"].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(String::from)).collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Error(format!("{} build(s) or check(s) failed: {}", failed.len(), failed.join("; "))))
+    }
+}
+
+/// Builds `<bench>.rs` and `<bench>_manual.rs` under `config` and measures them.
+fn measure_program(
+    dirs: &Dirs,
+    toolchain: &Toolchain,
+    bench_dir: &Path,
+    out: &Path,
+    bench: &Benchmark,
+    config: &BuildConfig,
+    compile_runs: usize,
+) -> std::result::Result<BuildFigures, String> {
+    let source = bench_dir.join(format!("{}.rs", bench.name));
+    let manual = bench_dir.join(format!("{}_manual.rs", bench.name));
+    let directives = Directives::read(&std::fs::read_to_string(&source).map_err(|e| format!("{}: {e}", source.display()))?);
+    let exe = out.join(format!("{}-{}", bench.name, config.name));
+    let manual_exe = out.join(format!("{}_manual-{}", bench.name, config.name));
+    let report = exe.with_extension("jsonl");
+    let lowers_with_report = config.backend != Backend::Llvm;
+    let mut figures = BuildFigures::default();
+
+    for run in 0..compile_runs {
+        let mut extra = vec!["-Cdebug-assertions=off".to_string()];
+        if run == 0 && lowers_with_report {
+            let _ = std::fs::remove_file(&report);
+            extra.push(format!("-Cllvm-args=corolift-report={}", report.display()));
+        }
+        let start = Instant::now();
+        compile_program(dirs, toolchain, config, &source, &directives, &exe, &extra)?;
+        // The first build also writes the report; only the later ones are timed when
+        // there are several, so the report's file writes are not in the figures.
+        if run > 0 || compile_runs == 1 {
+            figures.compile_seconds.push(start.elapsed().as_secs_f64());
+        }
+    }
+    compile_program(dirs, toolchain, config, &manual, &Directives::default(), &manual_exe, &["-Cdebug-assertions=off".to_string()])?;
+
+    figures.text_bytes = Some(text_bytes(&exe)?);
+    let symbols: BTreeMap<String, u64> = symbol_sizes(&exe)?.into_iter().collect();
+    figures.symbols = symbols;
+    if lowers_with_report {
+        let text = std::fs::read_to_string(&report).map_err(|e| format!("no report at {}: {e}", report.display()))?;
+        for line in text.lines() {
+            let v: Value = serde_json::from_str(line).map_err(|e| format!("bad report line: {e}"))?;
+            figures.coroutines.push(json!({
+                "symbol": v["symbol"], "function": v["function"], "kind": v["kind"],
+                "states": v["states_after"], "suspend_states": v["suspend_states_after"],
+                "size_of": v["size_after"], "resume_bytes": v["resume_bytes"],
+            }));
+        }
+    } else {
+        // Filled in later from stock cg_clif's report: the symbols are the same.
+        figures.coroutines = Vec::new();
+    }
+
+    let args = vec![bench.iterations.to_string()];
+    let (output, instructions) = callgrind(&exe, &args, out)?;
+    let (manual_output, manual_instructions) = callgrind(&manual_exe, &args, out)?;
+    if output != manual_output {
+        return Err(format!(
+            "{} and {} print different output:\n{output}\nvs\n{manual_output}",
+            source.display(),
+            manual.display()
+        ));
+    }
+    figures.output = Some(output);
+    figures.instructions = Some(instructions);
+    figures.manual_instructions = Some(manual_instructions);
+    Ok(figures)
+}
+
+/// Every configuration of one benchmark must print what LLVM -O0 printed.
+fn check_same_output(rows: &mut [(String, BuildFigures)]) {
+    let reference = rows.iter().find_map(|(_, f)| f.output.clone());
+    let Some(reference) = reference else { return };
+    for (name, figures) in rows.iter_mut() {
+        if let Some(output) = &figures.output
+            && *output != reference
+        {
+            figures.error = Some(format!("{name} printed something else than the first build:\n{output}\nvs\n{reference}"));
+        }
+    }
+}
+
+/// The `.text` section size of an executable (`size -A`).
+fn text_bytes(exe: &Path) -> std::result::Result<u64, String> {
+    let out = Command::new("size").arg("-A").arg(exe).output().map_err(|e| format!("cannot run size: {e}"))?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| {
+            let parts: Vec<&str> = l.split_whitespace().collect();
+            (parts.first() == Some(&".text")).then(|| parts.get(1).and_then(|n| n.parse().ok())).flatten()
+        })
+        .ok_or_else(|| format!("no .text section in {}", exe.display()))
+}
+
+/// Runs `exe` under callgrind; returns its stdout and the instructions it executed.
+fn callgrind(exe: &Path, args: &[String], out: &Path) -> std::result::Result<(String, u64), String> {
+    let counts = out.join("callgrind.out");
+    let mut cmd = Command::new("valgrind");
+    cmd.arg("--tool=callgrind").arg(format!("--callgrind-out-file={}", counts.display())).arg(exe).args(args);
+    let output = cmd.output().map_err(|e| format!("cannot run valgrind (is it installed?): {e}"))?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        return Err(format!("`{}` failed ({}):\n{stderr}", describe(&cmd), output.status));
+    }
+    let collected = stderr
+        .lines()
+        .find_map(|l| l.split_once("Collected :").map(|(_, n)| n.trim().to_string()))
+        .and_then(|n| n.parse::<u64>().ok())
+        .ok_or_else(|| format!("no instruction count from callgrind:\n{stderr}"))?;
+    Ok((String::from_utf8_lossy(&output.stdout).into_owned(), collected))
+}
+
+/// The tokio application, as a cargo project: sizes, compile time, coroutines per crate.
+fn measure_tokio(
+    dirs: &Dirs,
+    toolchain: &Toolchain,
+    project: &Path,
+    out: &Path,
+    configs: &[BuildConfig],
+    started: &Instant,
+) -> Vec<(String, Value)> {
+    let mut rows = Vec::new();
+    let mut reference_output: Option<String> = None;
+    for config in configs {
+        eprintln!("[compare] tokio_echo {} ({:.0} s)", config.name, started.elapsed().as_secs_f64());
+        let result = (|| -> std::result::Result<Value, String> {
+            let target = out.join(format!("tokio-{}", config.name));
+            let report = out.join(format!("tokio-{}.jsonl", config.name));
+            let _ = std::fs::remove_file(&report);
+            let cargo_for = |extra_flags: &[String]| {
+                let mut cmd = match config.backend {
+                    // The nightly's cargo would otherwise run whatever `rustc` PATH finds.
+                    Backend::Llvm => {
+                        let mut cmd = Command::new(&toolchain.cargo);
+                        cmd.env("RUSTC", &toolchain.rustc);
+                        // What rustup's proxy would add, for build scripts that run $RUSTC.
+                        let lib = toolchain.sysroot.join("lib");
+                        let path = match std::env::var_os("LD_LIBRARY_PATH") {
+                            Some(old) => format!("{}:{}", lib.display(), old.to_string_lossy()),
+                            None => lib.display().to_string(),
+                        };
+                        cmd.env("LD_LIBRARY_PATH", path);
+                        cmd
+                    }
+                    _ => Command::new(dirs.dist.join("cargo-corolift")),
+                };
+                cmd.current_dir(project)
+                    .args(["build", "--release", "--locked", "--quiet"])
+                    .env("CARGO_TARGET_DIR", &target)
+                    .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", config.opt_level)
+                    .env("CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS", "false")
+                    .env("CARGO_PROFILE_RELEASE_INCREMENTAL", "false")
+                    .env_remove("RUSTFLAGS");
+                let mut flags: Vec<String> = Vec::new();
+                if let Backend::Corolift(knobs) = &config.backend {
+                    flags.extend(knobs.iter().map(|k| format!("-Cllvm-args={k}")));
+                }
+                flags.extend(extra_flags.iter().cloned());
+                if !flags.is_empty() {
+                    cmd.env("RUSTFLAGS", flags.join(" "));
+                }
+                cmd
+            };
+            let report_flag = match config.backend {
+                Backend::Llvm => Vec::new(),
+                _ => vec![format!("-Cllvm-args=corolift-report={}", report.display())],
+            };
+            // The whole graph once (with the report), then the application crate alone.
+            let start = Instant::now();
+            let status = cargo_for(&report_flag).output().map_err(|e| format!("cannot run cargo: {e}"))?;
+            if !status.status.success() {
+                return Err(format!("cargo build failed:\n{}", String::from_utf8_lossy(&status.stderr)));
+            }
+            let full_seconds = start.elapsed().as_secs_f64();
+            let mut app_seconds = Vec::new();
+            for _ in 0..3 {
+                let main_rs = project.join("src/main.rs");
+                let text = std::fs::read(&main_rs).map_err(|e| e.to_string())?;
+                std::fs::write(&main_rs, text).map_err(|e| e.to_string())?;
+                let start = Instant::now();
+                let status = cargo_for(&report_flag).output().map_err(|e| format!("cannot run cargo: {e}"))?;
+                if !status.status.success() {
+                    return Err(format!("cargo rebuild failed:\n{}", String::from_utf8_lossy(&status.stderr)));
+                }
+                app_seconds.push(start.elapsed().as_secs_f64());
+            }
+            app_seconds.sort_by(f64::total_cmp);
+            let exe = target.join("release/tokio_echo");
+            let run = run_program(&exe, &[])?;
+            if run.status != "exit 0" {
+                return Err(format!("the echo application ended with {}:\n{}", run.status, run.stdout));
+            }
+            match &reference_output {
+                None => reference_output = Some(run.stdout.clone()),
+                Some(reference) if *reference != run.stdout => {
+                    return Err(format!("output differs from the first build:\n{}\nvs\n{reference}", run.stdout));
+                }
+                Some(_) => {}
+            }
+            let mut per_crate: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+            let mut seen = std::collections::BTreeSet::new();
+            for line in std::fs::read_to_string(&report).unwrap_or_default().lines() {
+                let Ok(v) = serde_json::from_str::<Value>(line) else { continue };
+                // Rebuilds of the application crate append its lines again.
+                if !seen.insert(v["symbol"].as_str().unwrap_or_default().to_string()) {
+                    continue;
+                }
+                let entry = per_crate.entry(v["crate"].as_str().unwrap_or_default().to_string()).or_default();
+                entry.0 += 1;
+                entry.1 += v["resume_bytes"].as_u64().unwrap_or(0);
+            }
+            Ok(json!({
+                "text_bytes": text_bytes(&exe)?,
+                "full_build_seconds": full_seconds,
+                "app_rebuild_seconds_median": app_seconds[app_seconds.len() / 2],
+                "app_rebuild_seconds": app_seconds,
+                "coroutines": per_crate.values().map(|v| v.0).sum::<u64>(),
+                "resume_bytes": per_crate.values().map(|v| v.1).sum::<u64>(),
+                "crates": per_crate.iter().map(|(k, v)| json!({"crate": k, "coroutines": v.0, "resume_bytes": v.1})).collect::<Vec<_>>(),
+            }))
+        })();
+        let value = result.unwrap_or_else(|why| {
+            eprintln!("[compare] tokio_echo {}: FAILED: {}", config.name, why.lines().next().unwrap_or_default());
+            json!({ "error": why })
+        });
+        rows.push((config.name.to_string(), value));
+    }
+    rows
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> Value {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => json!(a / b),
+        _ => Value::Null,
+    }
+}
+
+fn build_report(results: &[(String, Vec<(String, BuildFigures)>)], tokio: Option<&Vec<(String, Value)>>, options: &Options) -> Value {
+    let mut failures = Vec::new();
+    let mut benches = Vec::new();
+    for (bench, rows) in results {
+        let get = |name: &str| rows.iter().find(|(n, _)| n == name).map(|(_, f)| f);
+        let llvm_o3_instr = get("llvm-O3").and_then(|f| f.instructions).map(|n| n as f64);
+        let llvm_o0_secs = get("llvm-O0").and_then(BuildFigures::median_seconds);
+        // LLVM's coroutines are rustc's: take the functions from stock cg_clif's report
+        // at the same opt-level, and LLVM's bytes from its own symbols.
+        let stock_for = |config: &str| match config {
+            "llvm-O0" => get("stock-O0"),
+            _ => get("stock-O3"),
+        };
+        let mut configs = Vec::new();
+        for (name, figures) in rows {
+            if let Some(err) = &figures.error {
+                failures.push(format!("{bench} {name}: {}", err.lines().next().unwrap_or_default()));
+            }
+            let coroutines: Vec<Value> = if name.starts_with("llvm") {
+                stock_for(name)
+                    .map(|stock| {
+                        stock
+                            .coroutines
+                            .iter()
+                            .map(|c| {
+                                let mut c = c.clone();
+                                // LLVM's own symbol, if it kept one (it often inlines them).
+                                let symbol = c["symbol"].as_str().unwrap_or_default().to_string();
+                                c["resume_bytes"] = figures.symbols.get(&symbol).map_or(Value::Null, |&b| json!(b));
+                                c
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            } else {
+                figures.coroutines.clone()
+            };
+            let resume_bytes = if name.starts_with("llvm") {
+                let kept: Vec<u64> = coroutines.iter().filter_map(|c| c["resume_bytes"].as_u64()).collect();
+                (!kept.is_empty()).then(|| kept.iter().sum::<u64>())
+            } else {
+                figures.resume_bytes()
+            };
+            configs.push(json!({
+                "config": name,
+                "error": figures.error,
+                "compile_seconds": figures.compile_seconds,
+                "compile_seconds_median": figures.median_seconds(),
+                "compile_ratio_to_llvm_O0": ratio(figures.median_seconds(), llvm_o0_secs),
+                "text_bytes": figures.text_bytes,
+                "resume_bytes": resume_bytes,
+                "coroutines": coroutines,
+                "instructions": figures.instructions,
+                "instructions_ratio_to_llvm_O3": ratio(figures.instructions.map(|n| n as f64), llvm_o3_instr),
+                "manual_instructions": figures.manual_instructions,
+                "instructions_ratio_to_manual": ratio(figures.instructions.map(|n| n as f64), figures.manual_instructions.map(|n| n as f64)),
+            }));
+        }
+        benches.push(json!({ "benchmark": bench, "configs": configs }));
+    }
+    let tokio_value = tokio.map(|rows| {
+        for (name, v) in rows {
+            if let Some(err) = v["error"].as_str() {
+                failures.push(format!("tokio_echo {name}: {}", err.lines().next().unwrap_or_default()));
+            }
+        }
+        // LLVM builds write no report; their coroutines are rustc's, the same as stock
+        // cg_clif's at the same opt-level, but their bytes are unknown (often inlined).
+        let stock = |name: &str| rows.iter().find(|(n, _)| n == name).map(|(_, v)| v["coroutines"].clone());
+        Value::Array(
+            rows.iter()
+                .map(|(name, v)| {
+                    let mut v = v.clone();
+                    v["config"] = json!(name);
+                    if name.starts_with("llvm") && v["error"].is_null() {
+                        let same = if name == "llvm-O0" { "stock-O0" } else { "stock-O3" };
+                        v["coroutines"] = stock(same).unwrap_or(Value::Null);
+                        v["resume_bytes"] = Value::Null;
+                    }
+                    v
+                })
+                .collect(),
+        )
+    });
+    json!({
+        "date": today(),
+        "rustc": rustc_version(),
+        "quick": options.quick,
+        "benchmarks": benches,
+        "tokio_echo": tokio_value,
+        "failures": failures,
+    })
+}
+
+fn today() -> String {
+    Command::new("date").arg("+%Y-%m-%d").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default()
+}
+
+fn rustc_version() -> String {
+    Command::new("rustc").args(["+nightly", "--version"]).output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default()
+}
+
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => "-".into(),
+        Value::Number(n) if n.is_f64() => format!("{:.2}", n.as_f64().unwrap()),
+        other => other.to_string(),
+    }
+}
+
+fn print_tables(report: &Value) {
+    for bench in report["benchmarks"].as_array().into_iter().flatten() {
+        println!("\n== {} ==", bench["benchmark"].as_str().unwrap_or_default());
+        println!(
+            "{:<12} {:>10} {:>12} {:>14} {:>9} {:>9} {:>10} {:>9}",
+            "build", "resume B", ".text B", "instructions", "/llvm-O3", "/manual", "compile s", "/llvm-O0"
+        );
+        for c in bench["configs"].as_array().into_iter().flatten() {
+            if let Some(err) = c["error"].as_str() {
+                println!("{:<12} FAILED: {}", c["config"].as_str().unwrap_or_default(), err.lines().next().unwrap_or_default());
+                continue;
+            }
+            println!(
+                "{:<12} {:>10} {:>12} {:>14} {:>9} {:>9} {:>10} {:>9}",
+                c["config"].as_str().unwrap_or_default(),
+                cell(&c["resume_bytes"]),
+                cell(&c["text_bytes"]),
+                cell(&c["instructions"]),
+                cell(&c["instructions_ratio_to_llvm_O3"]),
+                cell(&c["instructions_ratio_to_manual"]),
+                cell(&c["compile_seconds_median"]),
+                cell(&c["compile_ratio_to_llvm_O0"]),
+            );
+        }
+        // Per coroutine: states, size_of and bytes under stock and corolift at -O3.
+        let configs = bench["configs"].as_array().cloned().unwrap_or_default();
+        let find = |name: &str| configs.iter().find(|c| c["config"] == name).cloned().unwrap_or(Value::Null);
+        let (stock, corolift) = (find("stock-O3"), find("corolift-O3"));
+        if let Some(stock_coroutines) = stock["coroutines"].as_array() {
+            println!("  {:<40} {:>14} {:>12} {:>16}", "coroutine (-O3)", "states", "size_of", "resume bytes");
+            for sc in stock_coroutines {
+                let cc = corolift["coroutines"].as_array().and_then(|cs| cs.iter().find(|c| c["symbol"] == sc["symbol"]).cloned()).unwrap_or(Value::Null);
+                println!(
+                    "  {:<40} {:>14} {:>12} {:>16}",
+                    sc["function"].as_str().unwrap_or_default(),
+                    format!("{} → {}", cell(&sc["states"]), cell(&cc["states"])),
+                    format!("{} → {}", cell(&sc["size_of"]), cell(&cc["size_of"])),
+                    format!("{} → {}", cell(&sc["resume_bytes"]), cell(&cc["resume_bytes"])),
+                );
+            }
+        }
+    }
+    if let Some(rows) = report["tokio_echo"].as_array() {
+        println!("\n== tokio_echo (cargo, whole dependency graph) ==");
+        println!("{:<12} {:>12} {:>11} {:>12} {:>14} {:>14}", "build", ".text B", "coroutines", "resume B", "full build s", "app rebuild s");
+        for r in rows {
+            if let Some(err) = r["error"].as_str() {
+                println!("{:<12} FAILED: {}", r["config"].as_str().unwrap_or_default(), err.lines().next().unwrap_or_default());
+                continue;
+            }
+            println!(
+                "{:<12} {:>12} {:>11} {:>12} {:>14} {:>14}",
+                r["config"].as_str().unwrap_or_default(),
+                cell(&r["text_bytes"]),
+                cell(&r["coroutines"]),
+                cell(&r["resume_bytes"]),
+                cell(&r["full_build_seconds"]),
+                cell(&r["app_rebuild_seconds_median"]),
+            );
+        }
+    }
+}
