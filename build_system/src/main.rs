@@ -40,6 +40,12 @@ commands:
                    build/compare/report.{json,html}: resume bytes, states, size_of,
                    .text, instructions (callgrind), compile times; --quick: a subset
                    for CI, under a minute
+  fuzz [--count N] [--seed S] [--keep]
+                   build, then generate N random async programs (seeds S.., default
+                   100 from 1), run each under LLVM -O0 and corolift -O0/-O3 and
+                   corolift=all -O3 (debug-assertions off) and compare stdout and exit
+                   status; divergent programs are kept and minimised under
+                   build/fuzz/divergent/<seed>/; --keep keeps every program
   help             this text
 ";
 
@@ -94,6 +100,7 @@ fn run(args: &[String]) -> Result<()> {
         }
         "fuzz" => {
             let options = fuzz::Options::parse(rest)?;
+            build::build(&dirs, &toolchain)?;
             fuzz::fuzz(&dirs, &toolchain, &options)
         }
         other => {

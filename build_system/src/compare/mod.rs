@@ -1,8 +1,9 @@
 //! `./y.sh compare`: corolift against rustc's LLVM path and stock cg_clif, side by side.
 //!
-//! Every benchmark of `benches/compare/` is built under seven configurations from one
+//! Every benchmark of `benches/compare/` is built under eight configurations from one
 //! backend build: LLVM at -O0, -O3 and -Oz, stock cg_clif (`corolift=off`) at -O0 and -O3,
-//! and corolift at -O0 and -O3, all with debug-assertions off. For each build it records:
+//! corolift's default at -O0 and -O3, and every corolift pass (`corolift=all`, which adds
+//! `inline_child`) at -O3, all with debug-assertions off. For each build it records:
 //! - per coroutine: resume-function bytes (symbol sizes), dispatch states and `size_of`
 //!   (from `corolift-report`; rustc's layout does not depend on the backend, so LLVM's
 //!   figures are stock cg_clif's, and LLVM's bytes are its symbol's size or "inlined");
@@ -50,7 +51,7 @@ impl Options {
     }
 }
 
-/// The seven builds, in table order.
+/// The eight builds, in table order.
 fn configurations() -> Vec<BuildConfig> {
     vec![
         BuildConfig::new("llvm-O0", Backend::Llvm, "0"),
@@ -60,6 +61,8 @@ fn configurations() -> Vec<BuildConfig> {
         BuildConfig::corolift("stock-O3", &["corolift=off"], "3"),
         BuildConfig::corolift("corolift-O0", &[], "0"),
         BuildConfig::corolift("corolift-O3", &[], "3"),
+        // Every pass, inline_child (not yet a default) included.
+        BuildConfig::corolift("corolift-all-O3", &["corolift=all"], "3"),
     ]
 }
 

@@ -49,6 +49,8 @@ pub fn run(env: &Env) -> Result<()> {
         ("corolift dev", &[], None),
         ("corolift release", &["--release"], Some(format!("-Cllvm-args=corolift-report={}", report.display()))),
         ("corolift=off release", &["--release"], Some("-Cllvm-args=corolift=off".into())),
+        // Every pass: inline_child splices the other crate's children from their metadata MIR.
+        ("corolift=all release", &["--release"], Some("-Cllvm-args=corolift=all".into())),
     ];
     for (name, args, rustflags) in runs {
         let mut cmd = Command::new(&wrapper);

@@ -24,8 +24,8 @@ pub fn run(env: &Env) -> Result<()> {
         for bench in benches {
             let name = bench["benchmark"].as_str().unwrap_or_default();
             let configs = bench["configs"].as_array().ok_or("no configs")?;
-            if configs.len() != 7 {
-                return Err(format!("{name}: {} configurations, want 7", configs.len()));
+            if configs.len() != 8 {
+                return Err(format!("{name}: {} configurations, want 8", configs.len()));
             }
             for c in configs {
                 if c["instructions"].as_u64().unwrap_or(0) == 0 || c["manual_instructions"].as_u64().unwrap_or(0) == 0 {

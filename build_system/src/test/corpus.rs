@@ -1,9 +1,9 @@
-//! The differential corpus: every program of tests/corpus under six configurations, each
+//! The differential corpus: every program of tests/corpus under eight configurations, each
 //! compared with rustc's LLVM debug build (stdout and exit status).
 //!
 //! Lines that start with `size_of` print future sizes, which corolift may legitimately
 //! change: they are compared only for the builds that do not lower coroutines (LLVM and
-//! `corolift=off`), and dropped from the comparison for corolift's default.
+//! `corolift=off`), and dropped from the comparison for corolift's default and `all`.
 
 use std::path::Path;
 
@@ -23,6 +23,9 @@ pub fn compared_configs() -> Vec<BuildConfig> {
         BuildConfig::corolift("corolift-O0", &[], "0"),
         BuildConfig::corolift("corolift-off-O3", &["corolift=off"], "3"),
         BuildConfig::corolift("corolift-O3", &[], "3"),
+        // Every pass, the ones not yet on by default (inline_child) included.
+        BuildConfig::corolift("corolift-all-O0", &["corolift=all"], "0"),
+        BuildConfig::corolift("corolift-all-O3", &["corolift=all"], "3"),
     ]
 }
 

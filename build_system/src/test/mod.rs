@@ -5,6 +5,7 @@ mod cargo_project;
 mod cg_clif_examples;
 mod compare_quick;
 mod corpus;
+mod fuzz_smoke;
 mod report;
 mod snapshots;
 mod stock_parity;
@@ -22,7 +23,7 @@ pub struct Options {
 }
 
 pub const SUITES: &[&str] =
-    &["bad_input", "corpus", "report", "snapshots", "stock_parity", "cargo", "cg_clif_examples", "compare_quick"];
+    &["bad_input", "corpus", "report", "snapshots", "stock_parity", "cargo", "cg_clif_examples", "compare_quick", "fuzz_smoke"];
 
 impl Options {
     pub fn parse(args: &[String]) -> Result<Options> {
@@ -165,6 +166,7 @@ pub fn test(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()>
             "cargo" => cargo_project::run(&env),
             "cg_clif_examples" => cg_clif_examples::run(&env),
             "compare_quick" => compare_quick::run(&env),
+            "fuzz_smoke" => fuzz_smoke::run(&env),
             _ => unreachable!("checked when parsing"),
         };
         if let Err(err) = outcome {

@@ -13,6 +13,7 @@ use rustc_middle::ty::TyCtxt;
 pub mod await_calls;
 pub mod await_free;
 pub mod dead_states;
+pub mod inline_child;
 pub mod last_arm_default;
 pub mod merge_states;
 pub mod ready_child;
@@ -50,6 +51,8 @@ pub struct PassInfo {
 /// Every pass, in the order the pipeline runs them.
 ///
 /// The order matters: `await_calls` first, so that `merge_states` compares fewer blocks;
+/// `inline_child` after the state passes, so that it splices each merged await once and
+/// never an await that `ready_child` removed;
 /// `returned_arm` next, so that an await-free child (lowered by the
 /// same pipeline when its own MIR is requested) has no Pending return for `ready_child`
 /// to see; `merge_states` and `ready_child` leave states without writes, which
@@ -96,6 +99,17 @@ pub static PASSES: &[PassInfo] = &[
         default_at_opt0: true,
         default_when_optimizing: true,
         run: dead_states::run,
+    },
+    PassInfo {
+        name: "inline_child",
+        summary: "an await's poll of a child coroutine becomes the child's own (already lowered) \
+                  resume code, spliced in: no call, and the child's resume function is not emitted \
+                  once no caller is left",
+        // Not yet a default: without flattening, a child awaited in several places is
+        // copied into each, and the corpus's resume bytes grow (README, "inline_child").
+        default_at_opt0: false,
+        default_when_optimizing: false,
+        run: inline_child::run,
     },
     PassInfo {
         name: "await_free",
