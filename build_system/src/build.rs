@@ -29,7 +29,8 @@ fn copy(from: &Path, to: &Path) -> Result<()> {
 }
 
 fn write_script(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).context(|| format!("cannot write {}", path.display()))?;
+    // Unchanged scripts are left alone: a build running meanwhile may be executing them.
+    crate::util::write_if_changed(path, text.as_bytes())?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

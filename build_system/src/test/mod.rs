@@ -3,9 +3,11 @@
 mod bad_input;
 mod cargo_project;
 mod cg_clif_examples;
+mod extended;
 mod compare_quick;
 mod corpus;
 mod fuzz_smoke;
+mod memcheck;
 mod report;
 mod snapshots;
 mod stock_parity;
@@ -23,7 +25,7 @@ pub struct Options {
 }
 
 pub const SUITES: &[&str] =
-    &["bad_input", "corpus", "report", "snapshots", "stock_parity", "cargo", "cg_clif_examples", "compare_quick", "fuzz_smoke"];
+    &["bad_input", "corpus", "report", "snapshots", "stock_parity", "cargo", "cg_clif_examples", "compare_quick", "fuzz_smoke", "memcheck", "extended"];
 
 impl Options {
     pub fn parse(args: &[String]) -> Result<Options> {
@@ -167,6 +169,8 @@ pub fn test(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()>
             "cg_clif_examples" => cg_clif_examples::run(&env),
             "compare_quick" => compare_quick::run(&env),
             "fuzz_smoke" => fuzz_smoke::run(&env),
+            "extended" => extended::run(&env),
+            "memcheck" => memcheck::run(&env),
             _ => unreachable!("checked when parsing"),
         };
         if let Err(err) = outcome {
