@@ -12,8 +12,9 @@
 //!   ratio to LLVM -O3 and to the hand-written state machine built the same way; the
 //!   two must print the same output;
 //! - compile time: the median of several runs, and ratios taken within this run.
-//! The tokio application (a cargo project) is measured for size and compile time, and its
-//! coroutines are counted over every crate of its dependency graph.
+//! The tokio application (a cargo project) is measured for size and compile time (one
+//! build of the whole graph, and the median of five rebuilds of the application crate),
+//! and its coroutines are counted over every crate of its dependency graph.
 //!
 //! Output: a table on stdout, progress on stderr, `build/compare/report.json` and
 //! `build/compare/report.html` (SVG bar charts, no network needed). A build that fails is
@@ -337,7 +338,7 @@ fn measure_tokio(
             }
             let full_seconds = start.elapsed().as_secs_f64();
             let mut app_seconds = Vec::new();
-            for _ in 0..3 {
+            for _ in 0..5 {
                 let main_rs = project.join("src/main.rs");
                 let text = std::fs::read(&main_rs).map_err(|e| e.to_string())?;
                 std::fs::write(&main_rs, text).map_err(|e| e.to_string())?;

@@ -2,10 +2,10 @@
 //! LLVM backend. Long-running (tens of minutes), so config.txt lists it commented out; run
 //! it with `./y.sh test extended`. tests/extended/README.md describes it in full.
 //!
-//! For each suite (the `futures` and `tokio` packages, versions pinned below) the package
-//! source is fetched through a scratch cargo project (`cargo fetch`, `cargo metadata`),
-//! copied to `build/tests/extended/<package>-<version>/` and its tests are built with
-//! `cargo test --no-run` under every configuration:
+//! For each suite (the packages `futures`, `futures-channel`, `futures-executor` and `tokio`,
+//! versions pinned below) the package source is fetched through a scratch cargo project
+//! (`cargo fetch`, `cargo metadata`), copied to `build/tests/extended/<package>-<version>/`
+//! and its tests are built with `cargo test --no-run` under every configuration:
 //!
 //! | config            | compiler                    | opt-level | knobs           |
 //! | ---               | ---                         | ---       | ---             |
@@ -43,6 +43,14 @@ const SUITE: &str = "extended";
 /// when the suite was written (2026-11-25).
 const FUTURES_VERSION: &str = "0.3.34";
 const TOKIO_VERSION: &str = "1.54.1";
+
+/// The packages whose tests run (futures-channel and futures-executor come with futures).
+const PACKAGES: [(&str, &str); 4] = [
+    ("futures", FUTURES_VERSION),
+    ("futures-channel", FUTURES_VERSION),
+    ("futures-executor", FUTURES_VERSION),
+    ("tokio", TOKIO_VERSION),
+];
 
 /// A test binary that runs longer than this is killed; its unreported tests count as
 /// `missing`. The LLVM builds run every binary of both suites in a few seconds each.
@@ -98,6 +106,36 @@ const FUTURES_MANIFEST_EXTRA: &str = "
 # Added by corolift's `extended` suite: the published manifest drops path-only dev-dependencies.
 [dev-dependencies.futures-test]
 version = \"=0.3.34\"
+
+[workspace]
+";
+
+/// futures-channel's and futures-executor's own tests (the facade's cover neither): their
+/// published manifests lost every dev-dependency (all were path-only), so the crates.io
+/// releases of the same version come back, and the patch makes `futures` use the package
+/// under test, as the futures workspace does.
+const FUTURES_CHANNEL_MANIFEST_EXTRA: &str = "
+# Added by corolift's `extended` suite: the published manifest drops path-only dev-dependencies.
+[dev-dependencies.futures]
+version = \"=0.3.34\"
+
+[dev-dependencies.futures-test]
+version = \"=0.3.34\"
+
+[patch.crates-io.futures-channel]
+path = \".\"
+
+[workspace]
+";
+
+const FUTURES_EXECUTOR_MANIFEST_EXTRA: &str = "
+# Added by corolift's `extended` suite: the published manifest drops path-only dev-dependencies.
+[dev-dependencies.futures]
+version = \"=0.3.34\"
+features = [\"thread-pool\"]
+
+[patch.crates-io.futures-executor]
+path = \".\"
 
 [workspace]
 ";
@@ -253,6 +291,22 @@ pub fn run(env: &Env) -> Result<()> {
             what: "all test targets, --all-features".into(),
         },
         Suite {
+            package: "futures-channel",
+            version: FUTURES_VERSION,
+            cargo_args: vec!["--all-features".into(), "--tests".into()],
+            manifest_extra: FUTURES_CHANNEL_MANIFEST_EXTRA,
+            self_patch: true,
+            what: "all test targets, --all-features".into(),
+        },
+        Suite {
+            package: "futures-executor",
+            version: FUTURES_VERSION,
+            cargo_args: vec!["--all-features".into(), "--tests".into()],
+            manifest_extra: FUTURES_EXECUTOR_MANIFEST_EXTRA,
+            self_patch: true,
+            what: "all test targets, --all-features".into(),
+        },
+        Suite {
             package: "tokio",
             version: TOKIO_VERSION,
             what: format!("{} test targets of tests/extended/tokio-targets.txt, --features full,test-util", (tokio_args.len() - 2) / 2),
@@ -302,14 +356,14 @@ fn fetch(env: &Env, root: &Path, started: &Instant) -> Result<BTreeMap<&'static 
     let metadata: Value = serde_json::from_str(&metadata).context(|| "cargo metadata printed no JSON".into())?;
     let mut sources = BTreeMap::new();
     for package in metadata["packages"].as_array().into_iter().flatten() {
-        for (name, version) in [("futures", FUTURES_VERSION), ("tokio", TOKIO_VERSION)] {
+        for (name, version) in PACKAGES {
             if package["name"] == name && package["version"] == version {
                 let manifest = PathBuf::from(package["manifest_path"].as_str().unwrap_or_default());
                 sources.insert(name, manifest.parent().unwrap().to_path_buf());
             }
         }
     }
-    for name in ["futures", "tokio"] {
+    for (name, _) in PACKAGES {
         if !sources.contains_key(name) {
             return Err(Error(format!("cargo metadata of {} does not list {name}", project.display())));
         }
@@ -363,7 +417,8 @@ fn prepare(env: &Env, root: &Path, suite: &Suite, source: &Path) -> Result<PathB
 fn run_suite(env: &Env, root: &Path, project: &Path, suite: &Suite, known: &[Known], started: &Instant) {
     let label = format!("{} {}", suite.package, suite.version);
     log(started, format!("{label}: {}", suite.what));
-    let reference = build_and_run(env, root, project, suite, &REFERENCE, &suite.cargo_args, None, started);
+    let reference =
+        build_and_run(env, root, project, suite, &REFERENCE, &suite.cargo_args, None, &log_dir(root, suite, &REFERENCE), started);
     log(started, format!("{label} {}: {}", REFERENCE.name, reference.summary()));
     let case = format!("{label} {} (reference): {}", REFERENCE.name, reference.summary());
     if let Some(err) = &reference.build_error {
@@ -373,7 +428,8 @@ fn run_suite(env: &Env, root: &Path, project: &Path, suite: &Suite, known: &[Kno
     env.tally.record(SUITE, &case, Ok(()));
 
     for config in COMPARED {
-        let outcome = build_and_run(env, root, project, suite, config, &suite.cargo_args, None, started);
+        let outcome =
+            build_and_run(env, root, project, suite, config, &suite.cargo_args, None, &log_dir(root, suite, config), started);
         log(started, format!("{label} {}: {}", config.name, outcome.summary()));
         let case = format!("{label} {}: {}", config.name, outcome.summary());
         let result = compare(env, root, project, suite, config, &reference, &outcome, known, started);
@@ -462,7 +518,8 @@ fn compare(
         log(started, format!("{} {}: {} difference(s) in {} binaries; building them with {}",
             suite.package, config.name, unexplained.len(), affected.len(), off.name));
         let filter: BTreeSet<String> = affected.iter().map(|b| (*b).clone()).collect();
-        Some(build_and_run(env, root, project, suite, &off, &selectors, Some(&filter), started))
+        let logs = root.join("logs").join(format!("{}-{}-for-{}", suite.package, off.name, config.name));
+        Some(build_and_run(env, root, project, suite, &off, &selectors, Some(&filter), &logs, started))
     };
 
     let mut failures = 0;
@@ -572,13 +629,13 @@ fn build_and_run(
     config: &Config,
     cargo_args: &[String],
     only: Option<&BTreeSet<String>>,
+    logs: &Path,
     started: &Instant,
 ) -> Outcome {
     let mut outcome = Outcome::default();
     let target = target_dir(root, suite, config);
-    let logs = log_dir(root, suite, config);
-    let _ = std::fs::remove_dir_all(&logs);
-    let _ = std::fs::create_dir_all(&logs);
+    let _ = std::fs::remove_dir_all(logs);
+    let _ = std::fs::create_dir_all(logs);
     if config.compiler == Compiler::Corolift {
         if let Err(err) = check_backend_stamp(env, &target) {
             outcome.build_error = Some(err);
