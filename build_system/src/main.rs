@@ -36,14 +36,14 @@ commands:
                    writes build/bench/bench.json
   compare [--quick]
                    build, then build benches/compare/ with LLVM -O0/-O3/-Oz, stock cg_clif
-                   (corolift=off) -O0/-O3 and corolift -O0/-O3; print and write
+                   (corolift=off) -O0/-O3, corolift -O0/-O3 and corolift=all -O3; print and write
                    build/compare/report.{json,html}: resume bytes, states, size_of,
                    .text, instructions (callgrind), compile times; --quick: a subset
                    for CI, under a minute
   fuzz [--count N] [--seed S] [--keep]
                    build, then generate N random async programs (seeds S.., default
-                   100 from 1), run each under LLVM -O0 and corolift -O0/-O3 and
-                   corolift=all -O3 (debug-assertions off) and compare stdout and exit
+                   100 from 1), run each under LLVM -O0 and corolift (default and
+                   corolift=all, -O0 and -O3, debug-assertions off), compare stdout and exit
                    status; divergent programs are kept and minimised under
                    build/fuzz/divergent/<seed>/; --keep keeps every program
   help             this text

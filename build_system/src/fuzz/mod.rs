@@ -99,6 +99,7 @@ fn reference() -> BuildConfig {
 fn compared() -> Vec<BuildConfig> {
     vec![
         BuildConfig::corolift("corolift-O0", &[], "0"),
+        BuildConfig::corolift("corolift-all-O0", &["corolift=all"], "0"),
         BuildConfig::corolift("corolift-O3", &[], "3"),
         BuildConfig::corolift("corolift-all-O3", &["corolift=all"], "3"),
     ]

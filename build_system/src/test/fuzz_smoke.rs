@@ -1,5 +1,5 @@
 //! A short run of the differential fuzzer (`./y.sh fuzz`): 40 generated programs from a
-//! fixed seed, each under LLVM -O0 and three corolift builds. Long runs are `./y.sh fuzz
+//! fixed seed, each under LLVM -O0 and four corolift builds. Long runs are `./y.sh fuzz
 //! --count N`; this keeps the generator and the driver working in CI.
 
 use super::Env;
