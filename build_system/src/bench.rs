@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 
 use crate::compile::{BuildConfig, Directives, compile_program, fresh_dir};
 use crate::toolchain::{Dirs, Toolchain};
-use crate::util::{Error, Result, files_below};
+use crate::util::{Error, Result, callgrind_instructions, files_below, median};
 
 pub struct Options {
     /// Rounds of the compile-time measurement (each compiles the corpus twice).
@@ -224,9 +224,10 @@ pub fn bench(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()
     eprintln!("[bench] compile time: {} rounds x 2 configurations x {} programs", options.rounds, programs.len());
     let mut seconds = BTreeMap::from([(OFF, Vec::new()), (LOWERED, Vec::new())]);
     let mut wall = BTreeMap::from([(OFF, Vec::new()), (LOWERED, Vec::new())]);
+    let hz = clock_ticks_per_second();
     for round in 0..options.rounds {
         for name in if round % 2 == 0 { [OFF, LOWERED] } else { [LOWERED, OFF] } {
-            let cpu_before = children_cpu_seconds()?;
+            let cpu_before = children_cpu_ticks()?;
             let start = Instant::now();
             for program in &programs {
                 let source = std::fs::read_to_string(program).map_err(|e| Error(e.to_string()))?;
@@ -235,17 +236,14 @@ pub fn bench(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()
                 compile_program(dirs, toolchain, &config(name), program, &Directives::read(&source), &exe, &extra).map_err(Error)?;
             }
             let took = start.elapsed().as_secs_f64();
-            let cpu = children_cpu_seconds()? - cpu_before;
+            let cpu = (children_cpu_ticks()? - cpu_before) / hz;
             eprintln!("[bench] round {}/{}: {name}: {cpu:.2} s CPU, {took:.2} s wall", round + 1, options.rounds);
             seconds.get_mut(name).unwrap().push(cpu);
             wall.get_mut(name).unwrap().push(took);
         }
     }
-    let median = |v: &Vec<f64>| {
-        let mut v = v.clone();
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
+    // Every configuration has `rounds >= 1` measurements.
+    let median = |v: &Vec<f64>| median(v).unwrap_or(0.0);
     let (to, tl) = (median(&seconds[OFF]), median(&seconds[LOWERED]));
     println!(
         "\ncompile time of the corpus (CPU, median of {} rounds): corolift=off {to:.2} s, corolift {tl:.2} s, ratio {:.3} \
@@ -315,9 +313,9 @@ pub fn bench(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()
     }
 }
 
-/// User plus system CPU time of this process's waited-for children so far
-/// (`cutime` + `cstime` of `/proc/self/stat`).
-fn children_cpu_seconds() -> Result<f64> {
+/// User plus system CPU time of this process's waited-for children so far, in clock
+/// ticks (`cutime` + `cstime` of `/proc/self/stat`).
+fn children_cpu_ticks() -> Result<f64> {
     let stat = std::fs::read_to_string("/proc/self/stat").map_err(|e| Error(format!("cannot read /proc/self/stat: {e}")))?;
     // Fields after the command name, which is in parentheses and may contain spaces.
     let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
@@ -327,13 +325,17 @@ fn children_cpu_seconds() -> Result<f64> {
     let (Some(cutime), Some(cstime)) = (ticks(13), ticks(14)) else {
         return Err(Error("cannot parse /proc/self/stat".into()));
     };
-    let hz = Command::new("getconf")
+    Ok(cutime + cstime)
+}
+
+/// Clock ticks per second (`getconf CLK_TCK`; 100 on Linux when it cannot be asked).
+fn clock_ticks_per_second() -> f64 {
+    Command::new("getconf")
         .arg("CLK_TCK")
         .output()
         .ok()
         .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<f64>().ok())
-        .unwrap_or(100.0);
-    Ok((cutime + cstime) / hz)
+        .unwrap_or(100.0)
 }
 
 /// Instructions rustc executes compiling `program` (to an executable), under callgrind.
@@ -353,9 +355,5 @@ fn rustc_instructions(dirs: &Dirs, toolchain: &Toolchain, name: &'static str, pr
         return Err(Error(format!("callgrind run failed: {}", String::from_utf8_lossy(&output.stderr))));
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let collected = stderr
-        .lines()
-        .find_map(|l| l.split_once("Collected :").map(|(_, n)| n.trim().to_string()))
-        .and_then(|n| n.parse::<u64>().ok());
-    collected.ok_or_else(|| Error(format!("no instruction count in callgrind's output:\n{stderr}")))
+    callgrind_instructions(&stderr).ok_or_else(|| Error(format!("no instruction count in callgrind's output:\n{stderr}")))
 }

@@ -75,6 +75,22 @@ impl Toolchain {
         self.sysroot.join("lib/rustlib/rustc-src/rust/compiler/rustc_codegen_cranelift")
     }
 
+    /// The nightly's cargo building with rustc's LLVM backend. `RUSTC` is set because cargo
+    /// would otherwise run whatever `rustc` PATH finds; the toolchain's `lib/` goes first
+    /// on the library path, as rustup's proxy would put it, for build scripts that run
+    /// `$RUSTC` (see `dist/rustc-corolift`).
+    pub fn llvm_cargo(&self) -> Command {
+        let mut cmd = Command::new(&self.cargo);
+        cmd.env("RUSTC", &self.rustc);
+        let lib = self.sysroot.join("lib");
+        let path = match std::env::var_os("LD_LIBRARY_PATH") {
+            Some(old) => format!("{}:{}", lib.display(), old.to_string_lossy()),
+            None => lib.display().to_string(),
+        };
+        cmd.env("LD_LIBRARY_PATH", path);
+        cmd
+    }
+
     /// `-L native=$SYSROOT/lib`: libLLVM and librustc_driver live there.
     pub fn rustc_private_rustflags(&self) -> String {
         format!("-L native={}", self.sysroot.join("lib").display())

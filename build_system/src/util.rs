@@ -100,6 +100,18 @@ pub fn files_below(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// The instruction count callgrind prints on stderr (`Collected : N`, all threads).
+pub fn callgrind_instructions(stderr: &str) -> Option<u64> {
+    stderr.lines().find_map(|l| l.split_once("Collected :")).and_then(|(_, n)| n.trim().parse().ok())
+}
+
+/// The median of measurements (the upper one of the middle two for an even count).
+pub fn median(values: &[f64]) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted.get(sorted.len() / 2).copied()
+}
+
 pub fn read(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).context(|| format!("cannot read {}", path.display()))
 }

@@ -31,7 +31,7 @@ use serde_json::{Value, json};
 
 use crate::compile::{Backend, BuildConfig, Directives, compile_program, fresh_dir, run_program, symbol_sizes};
 use crate::toolchain::{Dirs, Toolchain};
-use crate::util::{Error, Result, describe};
+use crate::util::{Error, Result, callgrind_instructions, describe, median};
 
 pub struct Options {
     pub quick: bool,
@@ -102,12 +102,7 @@ impl BuildFigures {
     }
 
     fn median_seconds(&self) -> Option<f64> {
-        let mut v = self.compile_seconds.clone();
-        if v.is_empty() {
-            return None;
-        }
-        v.sort_by(f64::total_cmp);
-        Some(v[v.len() / 2])
+        median(&self.compile_seconds)
     }
 
     fn resume_bytes(&self) -> Option<u64> {
@@ -267,11 +262,8 @@ fn callgrind(exe: &Path, args: &[String], out: &Path) -> std::result::Result<(St
     if !output.status.success() {
         return Err(format!("`{}` failed ({}):\n{stderr}", describe(&cmd), output.status));
     }
-    let collected = stderr
-        .lines()
-        .find_map(|l| l.split_once("Collected :").map(|(_, n)| n.trim().to_string()))
-        .and_then(|n| n.parse::<u64>().ok())
-        .ok_or_else(|| format!("no instruction count from callgrind:\n{stderr}"))?;
+    let collected =
+        callgrind_instructions(&stderr).ok_or_else(|| format!("no instruction count from callgrind:\n{stderr}"))?;
     Ok((String::from_utf8_lossy(&output.stdout).into_owned(), collected))
 }
 
@@ -294,19 +286,7 @@ fn measure_tokio(
             let _ = std::fs::remove_file(&report);
             let cargo_for = |extra_flags: &[String]| {
                 let mut cmd = match config.backend {
-                    // The nightly's cargo would otherwise run whatever `rustc` PATH finds.
-                    Backend::Llvm => {
-                        let mut cmd = Command::new(&toolchain.cargo);
-                        cmd.env("RUSTC", &toolchain.rustc);
-                        // What rustup's proxy would add, for build scripts that run $RUSTC.
-                        let lib = toolchain.sysroot.join("lib");
-                        let path = match std::env::var_os("LD_LIBRARY_PATH") {
-                            Some(old) => format!("{}:{}", lib.display(), old.to_string_lossy()),
-                            None => lib.display().to_string(),
-                        };
-                        cmd.env("LD_LIBRARY_PATH", path);
-                        cmd
-                    }
+                    Backend::Llvm => toolchain.llvm_cargo(),
                     _ => Command::new(dirs.dist.join("cargo-corolift")),
                 };
                 cmd.current_dir(project)
@@ -349,7 +329,6 @@ fn measure_tokio(
                 }
                 app_seconds.push(start.elapsed().as_secs_f64());
             }
-            app_seconds.sort_by(f64::total_cmp);
             let exe = target.join("release/tokio_echo");
             let run = run_program(&exe, &[])?;
             if run.status != "exit 0" {
@@ -377,7 +356,7 @@ fn measure_tokio(
             Ok(json!({
                 "text_bytes": text_bytes(&exe)?,
                 "full_build_seconds": full_seconds,
-                "app_rebuild_seconds_median": app_seconds[app_seconds.len() / 2],
+                "app_rebuild_seconds_median": median(&app_seconds),
                 "app_rebuild_seconds": app_seconds,
                 "coroutines": per_crate.values().map(|v| v.0).sum::<u64>(),
                 "resume_bytes": per_crate.values().map(|v| v.1).sum::<u64>(),

@@ -35,7 +35,7 @@ fn cargo_run(
 pub fn run(env: &Env) -> Result<()> {
     let project = env.dirs.root.join("tests/cargo");
     let out_dir = env.scratch("cargo");
-    let reference = cargo_run(&mut Command::new(&env.toolchain.cargo), &project, &out_dir.join("llvm"), &[], None);
+    let reference = cargo_run(&mut env.toolchain.llvm_cargo(), &project, &out_dir.join("llvm"), &[], None);
     let expected = match reference {
         Ok(stdout) => stdout,
         Err(why) => {

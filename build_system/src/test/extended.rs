@@ -588,19 +588,7 @@ fn check_backend_stamp(env: &Env, target: &Path) -> std::result::Result<(), Stri
 
 fn cargo_command(env: &Env, config: &Config, project: &Path, target: &Path) -> Command {
     let mut cmd = match config.compiler {
-        Compiler::Llvm => {
-            // As `./y.sh compare` builds tokio: the nightly's cargo would otherwise run
-            // whatever `rustc` PATH finds; the library path is what rustup's proxy adds.
-            let mut cmd = Command::new(&env.toolchain.cargo);
-            cmd.env("RUSTC", &env.toolchain.rustc);
-            let lib = env.toolchain.sysroot.join("lib");
-            let path = match std::env::var_os("LD_LIBRARY_PATH") {
-                Some(old) => format!("{}:{}", lib.display(), old.to_string_lossy()),
-                None => lib.display().to_string(),
-            };
-            cmd.env("LD_LIBRARY_PATH", path);
-            cmd
-        }
+        Compiler::Llvm => env.toolchain.llvm_cargo(),
         Compiler::Corolift => Command::new(env.dirs.dist.join("cargo-corolift")),
     };
     cmd.current_dir(project)

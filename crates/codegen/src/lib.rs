@@ -118,7 +118,6 @@ pub fn function_lowered<'tcx>(
             suspend_states_after: machine.as_ref().ok().map(|m| m.suspend_states().count()),
             passes: Vec::new(),
             unrecognised: machine.err().map(|why| why.0),
-            layout_changed: false,
         }
     });
     // The stock size is only known when nothing was lowered: a coroutine whose own layout

@@ -59,8 +59,6 @@ pub struct LoweringSummary {
     pub passes: Vec<PassRecord>,
     /// Why the machine could not be recovered, if it could not.
     pub unrecognised: Option<String>,
-    /// Did a pass change the coroutine's layout (and so possibly its size)?
-    pub layout_changed: bool,
 }
 
 impl LoweringSummary {
@@ -100,7 +98,6 @@ pub fn lower_coroutine<'tcx>(
         suspend_states_after: None,
         passes: Vec::new(),
         unrecognised: before.as_ref().err().map(|why| why.0.clone()),
-        layout_changed: false,
     };
     if body.tainted_by_errors.is_some() || before.is_err() {
         summary.states_after = summary.states_before;
@@ -120,7 +117,6 @@ pub fn lower_coroutine<'tcx>(
         changed |= matches!(outcome, PassOutcome::Applied(_));
         summary.passes.push(PassRecord { pass: pass.name, outcome });
     }
-    summary.layout_changed = lowered.coroutine_layout_raw() != body.coroutine_layout_raw();
     let after = StateMachine::recover(&lowered);
     summary.states_after = match &after {
         Ok(machine) => Some(machine.state_count()),

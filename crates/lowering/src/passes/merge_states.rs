@@ -53,6 +53,7 @@
 //! Why MIR: the comparison and the renaming are about places and variants, which MIR names
 //! precisely; Cranelift sees only offsets. And the layout edit must be made in MIR.
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 
 use rustc_abi::VariantIdx;
@@ -90,9 +91,11 @@ pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
             break;
         }
         reasons.clear();
+        // Liveness of this body, computed once, and only if a pair gets that far.
+        let live = OnceCell::new();
         for (i, &(a, a_target)) in states.iter().enumerate() {
             for &(b, b_target) in &states[i + 1..] {
-                match try_merge(cx.tcx, body, &machine, (a, a_target), (b, b_target)) {
+                match try_merge(cx.tcx, body, &machine, &live, (a, a_target), (b, b_target)) {
                     Ok((new_body, note)) => {
                         *body = new_body;
                         merged.push(format!("state {b} into {a} ({note})"));
@@ -118,6 +121,7 @@ fn try_merge<'tcx>(
     tcx: TyCtxt<'tcx>,
     body: &Body<'tcx>,
     machine: &StateMachine,
+    live: &OnceCell<LiveLocals>,
     (a, a_target): (u32, BasicBlock),
     (b, b_target): (u32, BasicBlock),
 ) -> Result<(Body<'tcx>, String), String> {
@@ -126,7 +130,8 @@ fn try_merge<'tcx>(
     check_same_saved_locals(layout, va, vb)?;
 
     let coroutine_ref = machine.dispatch.coroutine_ref;
-    let walk = LockstepWalk::run(tcx, body, coroutine_ref, (va, a_target), (vb, b_target))?;
+    let live = live.get_or_init(|| LiveLocals::compute(body));
+    let walk = LockstepWalk::run(tcx, body, live, coroutine_ref, (va, a_target), (vb, b_target))?;
 
     let mut new = body.clone();
     // The dispatch loses b's arm.
@@ -134,7 +139,6 @@ fn try_merge<'tcx>(
         (value != b as u128).then_some((value, target))
     });
     // Every edge from outside b's code into it goes to a's copy where the locals allow.
-    let live = LiveLocals::compute(body);
     let redirectable: HashMap<BasicBlock, BasicBlock> = walk
         .blocks
         .iter()
@@ -221,6 +225,7 @@ impl LockstepWalk {
     fn run<'tcx>(
         tcx: TyCtxt<'tcx>,
         body: &Body<'tcx>,
+        live: &LiveLocals,
         coroutine_ref: Local,
         (va, a_start): (VariantIdx, BasicBlock),
         (vb, b_start): (VariantIdx, BasicBlock),
@@ -260,7 +265,6 @@ impl LockstepWalk {
             work.extend(succs);
         }
         // Where the two walks meet, both sides must hold their values in the same locals.
-        let live = LiveLocals::compute(body);
         for block in shared {
             for local in live.live_in(block).iter() {
                 let renamed = walk.locals.get(&local).is_some_and(|&m| m != local);

@@ -63,11 +63,9 @@ struct ChildPoll {
 
 pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
     let tcx = cx.tcx;
-    let (Some(poll_fn), Some(ready), Some(pending)) = (
-        tcx.lang_items().get(LangItem::FuturePoll),
-        tcx.lang_items().get(LangItem::PollReady),
-        tcx.lang_items().get(LangItem::PollPending),
-    ) else {
+    let (Some(poll_fn), Some(ready)) =
+        (tcx.lang_items().get(LangItem::FuturePoll), tcx.lang_items().get(LangItem::PollReady))
+    else {
         return PassOutcome::Declined("the Future/Poll lang items are missing".into());
     };
     let typing_env = TypingEnv::post_analysis(tcx, cx.def_id);
@@ -107,7 +105,7 @@ pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
             skipped.push(format!("{bb:?}: the poll's return block is shared"));
             continue;
         }
-        let Some((ready_target, _)) = result_switch(tcx, body, *target, result, ready, pending) else {
+        let Some(ready_target) = result_switch(tcx, body, *target, result, ready) else {
             skipped.push(format!("{bb:?}: the poll result is not switched on right away"));
             continue;
         };
@@ -160,7 +158,7 @@ pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
     PassOutcome::Applied(evidence)
 }
 
-/// In `block`: `_d = discriminant(result); switchInt(_d) -> [ready: A, pending: B, ..]`.
+/// In `block`: `_d = discriminant(result); switchInt(_d) -> [ready: A, ..]`. Returns A.
 /// Returns (A, B).
 fn result_switch<'tcx>(
     tcx: TyCtxt<'tcx>,
@@ -168,8 +166,7 @@ fn result_switch<'tcx>(
     block: BasicBlock,
     result: rustc_middle::mir::Local,
     ready: DefId,
-    pending: DefId,
-) -> Option<(BasicBlock, BasicBlock)> {
+) -> Option<BasicBlock> {
     let data = &body.basic_blocks[block];
     let TerminatorKind::SwitchInt { discr, targets } = &data.terminator().kind else { return None };
     let discr = discr.place()?.as_local()?;
@@ -187,13 +184,8 @@ fn result_switch<'tcx>(
     if Some(adt.did()) != tcx.lang_items().get(LangItem::Poll) {
         return None;
     }
-    let value_of = |variant: DefId| {
-        let index = adt.variant_index_with_id(variant);
-        adt.discriminant_for_variant(tcx, index).val
-    };
-    let ready_target = targets.iter().find(|(v, _)| *v == value_of(ready))?.1;
-    let pending_target = targets.iter().find(|(v, _)| *v == value_of(pending))?.1;
-    Some((ready_target, pending_target))
+    let ready_value = adt.discriminant_for_variant(tcx, adt.variant_index_with_id(ready)).val;
+    targets.iter().find(|(v, _)| *v == ready_value).map(|(_, target)| target)
 }
 
 /// Does every reachable `return` of `child`'s resume function return `Poll::Ready`?
