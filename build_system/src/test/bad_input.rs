@@ -43,7 +43,7 @@ pub fn run(env: &Env) -> Result<()> {
     };
 
     let cases: &[(&str, &[&str], &[&str])] = &[
-        ("unknown pass", &["-Cllvm-args=corolift=returned_arm,nosuchpass"], &["unknown corolift pass `nosuchpass`", "valid passes: await_calls, returned_arm, ready_child, merge_states, dead_states, inline_child, await_free, last_arm_default, single_return"]),
+        ("unknown pass", &["-Cllvm-args=corolift=returned_arm,nosuchpass"], &["unknown corolift pass `nosuchpass`", "valid passes: await_calls, returned_arm, ready_child, merge_states, dead_states, inline_child, flatten_child, await_free, last_arm_default, single_return"]),
         ("unknown knob", &["-Cllvm-args=corolift-frobnicate=1"], &["unknown corolift knob `corolift-frobnicate=1`"]),
         ("knob without value", &["-Cllvm-args=corolift"], &["needs a value"]),
         ("empty report path", &["-Cllvm-args=corolift-report="], &["needs a value"]),

@@ -22,10 +22,12 @@ extern crate rustc_session;
 extern crate rustc_span;
 
 pub mod body_edit;
+pub mod fn_uses;
 pub mod knobs;
 pub mod machine;
 pub mod passes;
 pub mod report;
+pub mod splice;
 
 use rustc_hir::def_id::DefId;
 use rustc_hir::{CoroutineDesugaring, CoroutineKind, CoroutineSource};
@@ -34,7 +36,7 @@ use rustc_middle::ty::TyCtxt;
 use rustc_middle::ty::print::with_no_trimmed_paths;
 use rustc_session::config::OptLevel;
 
-use crate::knobs::Knobs;
+use crate::knobs::{Knobs, PassSelection};
 use crate::machine::StateMachine;
 use crate::passes::{PassCx, PassOutcome};
 
@@ -106,7 +108,9 @@ pub fn lower_coroutine<'tcx>(
     }
 
     let optimizing = tcx.sess.opts.optimize != OptLevel::No;
-    let cx = PassCx { tcx, def_id, kind };
+    // A pass named by the knobs (or by `corolift=all`) was asked for in full; under the
+    // default a pass may apply a narrower policy (`inline_child` does).
+    let cx = PassCx { tcx, def_id, kind, asked_for: knobs.passes != PassSelection::Default };
     let mut lowered = body.clone();
     let mut changed = false;
     for pass in knobs.passes.enabled(optimizing) {

@@ -23,20 +23,13 @@
 //! child's resume function has no caller left, it is not a mono item any more and is not
 //! emitted.
 //!
-//! The integrator is written here (rustc's MIR inliner is private, and it refuses coroutine
-//! callers because their MIR feeds the layout query; that concern does not apply, because
-//! the splice adds no saved local: every child local is dead when the child returns,
-//! which is before the parent can suspend). It maps, for the spliced copy:
-//! - locals: fresh parent locals; `_0` is the call's destination, the two arguments are
-//!   assigned from the call's operands at the entry;
-//! - blocks: appended; `return` goes to the call's target; `resume` and every
-//!   `unwind continue` of the child take the call's unwind action;
-//! - scopes: appended under the call's scope; the child's outermost scope is marked as
-//!   inlined from the child's instance at the call's span, so debuggers and symbolised
-//!   backtraces can still name the child;
-//! - debug info: the child's variables, in the mapped scopes;
-//! - `required_consts` and `mentioned_items`: the child's join the parent's, and the call
-//!   leaves `mentioned_items`.
+//! The integrator is written here ([`crate::splice`]; rustc's MIR inliner is private, and
+//! it refuses coroutine callers because their MIR feeds the layout query; that concern
+//! does not apply, because the splice adds no saved local: every child local is dead when
+//! the child returns, which is before the parent can suspend). For a call site it maps
+//! the child's `_0` to the call's destination and its two arguments to the call's
+//! operands, and the call leaves `mentioned_items`. `flatten_child` then merges the
+//! spliced child's states into the parent's.
 //!
 //! Why MIR: the splice has to see the child's MIR (types, places, scopes); at the
 //! Cranelift level only the compiled child exists, as a call target.
@@ -46,18 +39,18 @@
 //! the call returns to a block and writes a whole local; the child body has two
 //! arguments, no spread argument, no inline assembly, and stays within the size budget
 //! (per child, and for everything spliced into one parent).
+//!
+//! Policy: asked for by name or by `corolift=all`, every child that meets the
+//! preconditions is spliced. Under `corolift=default` (opt-level 1 and up) only a child
+//! whose code then moves rather than being copied: the body of a local async fn that the
+//! crate mentions once ([`crate::fn_uses`]).
 
 use rustc_hir::LangItem;
-use rustc_index::IndexVec;
-use rustc_middle::mir::visit::{MutVisitor, PlaceContext};
-use rustc_middle::mir::{
-    BasicBlock, Body, Local, Location, MentionedItem, OUTERMOST_SOURCE_SCOPE,
-    Operand, RETURN_PLACE, Rvalue, SourceScope, SourceScopeData, Statement,
-    StatementKind, Terminator, TerminatorKind, UnwindAction, WithRetag,
-};
+use rustc_middle::mir::{BasicBlock, Body, MentionedItem, RETURN_PLACE, TerminatorKind, UnwindAction};
 use rustc_middle::ty::{self, EarlyBinder, Instance, TyCtxt, TypingEnv};
 
 use super::{PassCx, PassOutcome};
+use crate::splice::{SpliceSite, splice_body};
 
 /// Blocks of one child body that may be spliced.
 const CHILD_BLOCK_LIMIT: usize = 600;
@@ -86,7 +79,14 @@ pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
         .map(|(bb, _)| bb)
         .collect();
     for call in calls {
-        match prepare_child(tcx, typing_env, cx.def_id, body, call, poll_fn) {
+        let prepared = prepare_child(tcx, typing_env, cx.def_id, body, call, poll_fn).and_then(|(instance, child)| {
+            if cx.asked_for {
+                Ok((instance, child))
+            } else {
+                crate::fn_uses::polled_from_one_place(tcx, instance.def_id()).map(|()| (instance, child))
+            }
+        });
+        match prepared {
             Ok((instance, child)) => {
                 let size = child.basic_blocks.len();
                 if size > budget {
@@ -189,203 +189,27 @@ fn prepare_child<'tcx>(
 }
 
 /// Replaces the call ending `call` by `child`'s code.
-fn splice<'tcx>(tcx: TyCtxt<'tcx>, body: &mut Body<'tcx>, call: BasicBlock, instance: Instance<'tcx>, mut child: Body<'tcx>) -> Result<(), String> {
+fn splice<'tcx>(tcx: TyCtxt<'tcx>, body: &mut Body<'tcx>, call: BasicBlock, instance: Instance<'tcx>, child: Body<'tcx>) -> Result<(), String> {
     let terminator = body.basic_blocks[call].terminator().clone();
     let TerminatorKind::Call { func, args, destination, target: Some(target), unwind, .. } = terminator.kind else {
         return Err("not a returning call".into());
     };
     let destination = destination.as_local().ok_or("the destination is not a local")?;
-    let call_scope = terminator.source_info.scope;
-    let call_span = terminator.source_info.span;
-
-    // Locals: `_0` is the destination, every other child local is a fresh one.
-    let mut locals: IndexVec<Local, Local> = IndexVec::with_capacity(child.local_decls.len());
-    for (local, decl) in child.local_decls.iter_enumerated() {
-        if local == RETURN_PLACE {
-            locals.push(destination);
-        } else {
-            locals.push(body.local_decls.push(decl.clone()));
-        }
-    }
-    let scope_base = body.source_scopes.len();
-    let block_base = body.basic_blocks.len();
-    let callsite_scope = body.source_scopes[call_scope].clone();
-    let mut map = SpliceMap {
-        tcx,
-        locals: &locals,
-        scope_base,
-        block_base,
+    let site = SpliceSite {
+        block: call,
+        args: args.iter().map(|arg| arg.node.clone()).collect(),
+        destination,
         return_to: target,
         unwind,
+        source_info: terminator.source_info,
         instance,
-        call_scope,
-        call_span,
-        callsite_inlined: callsite_scope.inlined.is_some(),
-        callsite_inlined_parent: callsite_scope.inlined_parent_scope,
-        cleanup: false,
-        unmappable: None,
     };
-
-    // Scopes, in order, so that a scope's index is `scope_base + its child index`.
-    for mut data in std::mem::take(&mut child.source_scopes) {
-        map.visit_source_scope_data(&mut data);
-        body.source_scopes.push(data);
-    }
-    // The fresh locals' declarations name child scopes.
-    for (local, &new) in locals.iter_enumerated() {
-        if local != RETURN_PLACE {
-            let decl = &mut body.local_decls[new];
-            decl.source_info.scope = SourceScope::from_usize(scope_base + decl.source_info.scope.as_usize());
-        }
-    }
-    for mut info in std::mem::take(&mut child.var_debug_info) {
-        map.visit_var_debug_info(&mut info);
-        info.argument_index = None;
-        body.var_debug_info.push(info);
-    }
-    let mut blocks = Vec::with_capacity(child.basic_blocks.len());
-    for (bb, mut data) in std::mem::take(child.basic_blocks.as_mut()).into_iter_enumerated() {
-        map.cleanup = data.is_cleanup;
-        map.visit_basic_block_data(bb, &mut data);
-        blocks.push(data);
-    }
-    if let Some(why) = map.unmappable {
-        return Err(why);
-    }
-    let entry = BasicBlock::from_usize(block_base);
-    for data in blocks {
-        body.basic_blocks.as_mut().push(data);
-    }
-
-    // The call becomes: the arguments into the child's argument locals, then its entry.
-    let call_data = &mut body.basic_blocks.as_mut()[call];
-    for (index, arg) in args.iter().enumerate() {
-        let place = locals[Local::from_usize(index + 1)].into();
-        let operand: Operand<'tcx> = arg.node.clone();
-        call_data.statements.push(Statement::new(
-            terminator.source_info,
-            StatementKind::Assign(Box::new((place, Rvalue::Use(operand, WithRetag::Yes)))),
-        ));
-    }
-    call_data.terminator = Some(Terminator { source_info: terminator.source_info, kind: TerminatorKind::Goto { target: entry } });
-
-    // The child's constants and mentioned items are the parent's now; the call is gone.
-    let required: Vec<_> = child.required_consts().iter().filter(|c| c.const_.is_required_const()).cloned().collect();
-    body.required_consts.as_mut().unwrap().extend(required);
+    splice_body(tcx, body, site, child)?;
+    // The call is gone from the parent's mentioned items.
     let callee = MentionedItem::Fn(func.ty(&body.local_decls, tcx));
     let mentioned = body.mentioned_items.as_mut().unwrap();
     if let Some(index) = mentioned.iter().position(|item| item.node == callee) {
         mentioned.remove(index);
     }
-    mentioned.extend(child.mentioned_items().iter().cloned());
     Ok(())
-}
-
-/// Maps one child body's locals, scopes, blocks and exits into the parent.
-struct SpliceMap<'a, 'tcx> {
-    tcx: TyCtxt<'tcx>,
-    locals: &'a IndexVec<Local, Local>,
-    scope_base: usize,
-    block_base: usize,
-    return_to: BasicBlock,
-    unwind: UnwindAction,
-    instance: Instance<'tcx>,
-    call_scope: SourceScope,
-    call_span: rustc_span::Span,
-    callsite_inlined: bool,
-    callsite_inlined_parent: Option<SourceScope>,
-    /// Set while visiting a cleanup block.
-    cleanup: bool,
-    unmappable: Option<String>,
-}
-
-impl SpliceMap<'_, '_> {
-    fn block(&self, bb: BasicBlock) -> BasicBlock {
-        BasicBlock::from_usize(self.block_base + bb.as_usize())
-    }
-    fn scope(&self, scope: SourceScope) -> SourceScope {
-        SourceScope::from_usize(self.scope_base + scope.as_usize())
-    }
-    /// An unwind action of a child terminator, seen from the parent.
-    fn unwind_action(&mut self, action: UnwindAction) -> UnwindAction {
-        match action {
-            UnwindAction::Cleanup(bb) => UnwindAction::Cleanup(self.block(bb)),
-            // Unwinding out of the child continues where the call would have.
-            UnwindAction::Continue if !self.cleanup => self.unwind,
-            UnwindAction::Continue => {
-                self.unmappable.get_or_insert("`unwind continue` inside a cleanup block".into());
-                action
-            }
-            other => other,
-        }
-    }
-}
-
-impl<'tcx> MutVisitor<'tcx> for SpliceMap<'_, 'tcx> {
-    fn tcx(&self) -> TyCtxt<'tcx> {
-        self.tcx
-    }
-
-    fn visit_local(&mut self, local: &mut Local, _: PlaceContext, _: Location) {
-        *local = self.locals[*local];
-    }
-
-    fn visit_source_scope(&mut self, scope: &mut SourceScope) {
-        *scope = self.scope(*scope);
-    }
-
-    fn visit_source_scope_data(&mut self, data: &mut SourceScopeData<'tcx>) {
-        let outermost = data.parent_scope.is_none();
-        self.super_source_scope_data(data);
-        if outermost {
-            // The child's outermost scope hangs under the call, marked as inlined.
-            data.parent_scope = Some(self.call_scope);
-            data.inlined = Some((self.instance, self.call_span));
-            data.inlined_parent_scope =
-                if self.callsite_inlined { Some(self.call_scope) } else { self.callsite_inlined_parent };
-        } else if data.inlined_parent_scope.is_none() {
-            // Inner scopes find their inlined frame through the outermost one.
-            data.inlined_parent_scope = Some(self.scope(OUTERMOST_SOURCE_SCOPE));
-        }
-    }
-
-    fn visit_terminator(&mut self, terminator: &mut Terminator<'tcx>, location: Location) {
-        if !matches!(terminator.kind, TerminatorKind::Return) {
-            self.super_terminator(terminator, location);
-        } else {
-            self.visit_source_info(&mut terminator.source_info);
-        }
-        let kind = &mut terminator.kind;
-        match kind {
-            TerminatorKind::Return => *kind = TerminatorKind::Goto { target: self.return_to },
-            TerminatorKind::UnwindResume => {
-                *kind = match self.unwind {
-                    UnwindAction::Cleanup(bb) => TerminatorKind::Goto { target: bb },
-                    UnwindAction::Continue => TerminatorKind::UnwindResume,
-                    UnwindAction::Unreachable => TerminatorKind::Unreachable,
-                    UnwindAction::Terminate(reason) => TerminatorKind::UnwindTerminate(reason),
-                }
-            }
-            TerminatorKind::Goto { target } => *target = self.block(*target),
-            TerminatorKind::SwitchInt { targets, .. } => {
-                for t in targets.all_targets_mut() {
-                    *t = self.block(*t);
-                }
-            }
-            TerminatorKind::Drop { target, unwind, .. } | TerminatorKind::Assert { target, unwind, .. } => {
-                *target = self.block(*target);
-                *unwind = self.unwind_action(*unwind);
-            }
-            TerminatorKind::Call { target, unwind, .. } => {
-                if let Some(t) = target {
-                    *t = self.block(*t);
-                }
-                *unwind = self.unwind_action(*unwind);
-            }
-            TerminatorKind::UnwindTerminate(_) | TerminatorKind::Unreachable => {}
-            _ => {
-                self.unmappable.get_or_insert(format!("cannot map `{kind:?}`"));
-            }
-        }
-    }
 }

@@ -13,6 +13,7 @@ use rustc_middle::ty::TyCtxt;
 pub mod await_calls;
 pub mod await_free;
 pub mod dead_states;
+pub mod flatten_child;
 pub mod inline_child;
 pub mod last_arm_default;
 pub mod merge_states;
@@ -25,6 +26,9 @@ pub struct PassCx<'tcx> {
     pub tcx: TyCtxt<'tcx>,
     pub def_id: DefId,
     pub kind: CoroutineKind,
+    /// The pass runs because the knobs named it or said `all`, not as part of the
+    /// default: `inline_child` then splices every child, not only single-use ones.
+    pub asked_for: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -104,12 +108,26 @@ pub static PASSES: &[PassInfo] = &[
         name: "inline_child",
         summary: "an await's poll of a child coroutine becomes the child's own (already lowered) \
                   resume code, spliced in: no call, and the child's resume function is not emitted \
-                  once no caller is left",
-        // Not yet a default: without flattening, a child awaited in several places is
-        // copied into each, and the corpus's resume bytes grow (README, "inline_child").
+                  once no caller is left; by default only a local async fn the crate mentions once",
+        // Under the default only single-use children (`fn_uses`): a child awaited in several
+        // places would be copied into each, and the corpus's resume bytes would grow
+        // (README, "inline_child"). At opt-level 0 not at all: cg_clif emits no inlined
+        // frames, so a backtrace would lose the child's function name.
+        default_at_opt0: false,
+        default_when_optimizing: true,
+        run: inline_child::run,
+    },
+    PassInfo {
+        name: "flatten_child",
+        summary: "a spliced child's states become variants of the parent: its tag is the parent's, \
+                  its drops are its drop code, and the parent's dispatch jumps straight to the \
+                  child's code for each of its states",
+        // Not a default: the child's upvars and promoted locals move into the parent's
+        // prefix, so a parent whose other states are larger than the child grows
+        // (README, "flatten_child").
         default_at_opt0: false,
         default_when_optimizing: false,
-        run: inline_child::run,
+        run: flatten_child::run,
     },
     PassInfo {
         name: "await_free",

@@ -1,0 +1,1041 @@
+//! A spliced child's states become the parent's: one dispatch per poll of a nested chain.
+//!
+//! After `inline_child`, the parent still holds the child as one value of the child's
+//! coroutine type (the only field of the suspend state `k` of the await), and each poll
+//! switches twice: on the parent's state, then, in the spliced code, on the child's:
+//!
+//! ```text
+//! // before (middle awaiting leaf, leaf spliced)
+//! bb0:  _12 = discriminant((*_13)); switchInt(move _12) -> [0: bb1, 1: bb16, 2: bb16, 3: bb14, otherwise: bb7];
+//! bb14: goto -> bb3;                      // state 3's resume: back into the await loop
+//! bb3:  _8 = &mut (((*_13) as variant#3).0: {leaf}); _7 = Pin { pointer: move _8 }; ...
+//! bb17: _26 = copy (_14.0: &mut {leaf}); _25 = discriminant((*_26));
+//!       switchInt(move _25) -> [0: bb18, 1: bb33, 2: bb33, otherwise: bb31];
+//! bb18: (((*_26) as variant#3).0: u32) = copy ((*_26).0: u32); ...   // leaf's code
+//! /* variant_fields: { 0: [], 1: [], 2: [], 3: [_s0: {leaf}] } */
+//!
+//! // after: the child's states are variants of the parent; its tag is the parent's tag
+//! bb0:  _12 = discriminant((*_13));
+//!       switchInt(move _12) -> [0: bb1, 1: bb16, 2: bb16, 3: bb40, 4: bb41, 5: bb42, 6: bb43, otherwise: bb7];
+//! bb43: goto -> bb31;                     // the parent's resume path, threaded to the child's state
+//! bb18: (((*_13) as variant#3).0: u32) = copy ((*_13) as variant#3).1 ...
+//! /* variant_fields: { 0: [], 1: [], 2: [], 3: [x], 4: [], 5: [], 6: [_s1: YieldOnce] } */
+//! ```
+//!
+//! The child's state `c` becomes the parent's variant `V(c)`: `V(0)` is `k` itself
+//! (holding the child's upvars, which only its Unresumed code reads), the others are
+//! appended. Every access the spliced code makes through its pointer to the child is
+//! rewritten to the parent: `discriminant(child)` reads the parent's tag (its switch
+//! values mapped through `V`), `discriminant(child) = c` writes `V(c)`, and
+//! `(child as c).i` is a field of `V(c)`. The child's construction,
+//! `((*self) as k).0 = move child`, moves its upvars into `V(0)` and sets the tag to
+//! `V(0)`. Every drop of the child, in the resume body and in the parent's drop glue,
+//! becomes the child's own drop code (its `coroutine_drop` body, spliced), which reads
+//! the parent's tag the same way. The parent's own write of `k` when it suspends goes:
+//! the child has just written `V(c)` for the state it suspended in. Last, the parent's
+//! dispatch arm for each `V(c)` is threaded through the goto-only path into the spliced
+//! child's switch, straight to the child's code for `c`.
+//!
+//! Why MIR: the layout is the `CoroutineLayout` of `optimized_mir`; the parent's size,
+//! its drop glue and what downstream crates see all follow from the same body.
+//!
+//! Preconditions (otherwise the body is left as it was), checked on a copy:
+//! - the child is an async fn or async block coroutine whose MIR, layout and drop body
+//!   are available, and which is the only field of its variant `k` and in no other;
+//! - every use of the child's place is its construction from a local, a drop, or a
+//!   `&mut` whose pointer only flows through moves, `Pin { pointer }` and `.0` into
+//!   places `(*ptr)...` (the spliced code): no pointer to the child escapes;
+//! - the parent's `self` reference is used only through projections, so the tag changes
+//!   only by `discriminant(..) = v` writes;
+//! - a dataflow of the possible tag values (entry: anything; writes set it; switches on
+//!   the tag narrow it per edge) shows the tag is some `V(c)` wherever the child's code
+//!   reads it and wherever the parent wrote `k`, and exactly `V(0)` wherever the child's
+//!   upvars are read.
+
+use rustc_abi::{FieldIdx, VariantIdx};
+use rustc_hir::{CoroutineDesugaring, CoroutineKind, CoroutineSource};
+use rustc_index::IndexVec;
+use rustc_index::bit_set::BitMatrix;
+use rustc_middle::mir::visit::{MutVisitor, PlaceContext, Visitor};
+use rustc_middle::mir::{
+    BasicBlock, BasicBlockData, Body, BorrowKind, CoroutineSavedLocal, CoroutineSavedTy, Local,
+    LocalDecl, Location, MutBorrowKind, Operand, Place, PlaceElem, ProjectionElem, Rvalue,
+    START_BLOCK, Statement, StatementKind, SwitchTargets, Terminator, TerminatorKind,
+    VarDebugInfoContents,
+};
+use rustc_middle::ty::{self, EarlyBinder, Instance, Ty, TyCtxt, TypingEnv};
+
+use super::{PassCx, PassOutcome};
+use crate::body_edit::clear_unreachable_blocks;
+use crate::machine::{FIRST_SUSPEND_STATE, find_dispatch};
+use crate::splice::{SpliceSite, splice_body};
+
+/// Blocks of child drop code spliced into one body, in all.
+const DROP_SPLICE_BUDGET: usize = 1200;
+/// Blocks followed from a dispatch arm to the spliced child's switch.
+const THREAD_PATH_LIMIT: usize = 8;
+
+pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
+    let mut flattened = Vec::new();
+    let mut kept: Vec<String> = Vec::new();
+    let mut refused: Vec<Ty<'tcx>> = Vec::new();
+    loop {
+        let Some(layout) = body.coroutine_layout_raw() else {
+            return PassOutcome::Declined("the body has no coroutine layout".into());
+        };
+        let candidate = layout.variant_fields.iter_enumerated().find_map(|(variant, fields)| {
+            let [saved] = fields.raw.as_slice() else { return None };
+            let ty = layout.field_tys[*saved].ty;
+            let held_once = layout.variant_fields.iter().filter(|fs| fs.raw.contains(saved)).count() == 1;
+            (variant.as_u32() >= FIRST_SUSPEND_STATE
+                && held_once
+                && matches!(ty.kind(), ty::Coroutine(..))
+                && !refused.contains(&ty))
+            .then_some((variant, *saved, ty))
+        });
+        let Some((variant, saved, child_ty)) = candidate else { break };
+        let mut candidate_body = body.clone();
+        match flatten(cx, &mut candidate_body, variant, saved, child_ty) {
+            Ok(evidence) => {
+                *body = candidate_body;
+                flattened.push(evidence);
+            }
+            Err(why) => {
+                kept.push(format!("{child_ty}: {why}"));
+                refused.push(child_ty);
+            }
+        }
+    }
+    if flattened.is_empty() {
+        return PassOutcome::Declined(if kept.is_empty() {
+            "no suspend state holds just a child coroutine".into()
+        } else {
+            kept.join("; ")
+        });
+    }
+    PassOutcome::Applied(format!(
+        "{}{}",
+        flattened.join("; "),
+        if kept.is_empty() { String::new() } else { format!(" (kept: {})", kept.join("; ")) }
+    ))
+}
+
+/// Where the child's states go in the parent.
+#[derive(Clone, Copy)]
+struct StateMap {
+    /// The parent's variant that held the child: the child's Unresumed state.
+    holder: VariantIdx,
+    /// The parent's variant count before; the child's states 1.. are appended from here.
+    base: u32,
+    child_states: u32,
+    upvars: usize,
+}
+
+impl StateMap {
+    fn variant(&self, child_state: u32) -> VariantIdx {
+        if child_state == 0 { self.holder } else { VariantIdx::from_u32(self.base + child_state - 1) }
+    }
+    fn is_child_variant(&self, v: u32) -> bool {
+        v == self.holder.as_u32() || (v >= self.base && v < self.base + self.child_states - 1)
+    }
+    /// A field `i` of the child's state `c`, in the parent's variant `V(c)`.
+    fn field(&self, child_state: u32, field: FieldIdx) -> FieldIdx {
+        if child_state == 0 { FieldIdx::from_usize(self.upvars + field.as_usize()) } else { field }
+    }
+}
+
+fn flatten<'tcx>(
+    cx: &PassCx<'tcx>,
+    body: &mut Body<'tcx>,
+    holder: VariantIdx,
+    saved: CoroutineSavedLocal,
+    child_ty: Ty<'tcx>,
+) -> Result<String, String> {
+    let tcx = cx.tcx;
+    let ty::Coroutine(child_def, child_args) = *child_ty.kind() else { return Err("not a coroutine".into()) };
+    if !matches!(
+        tcx.coroutine_kind(child_def),
+        Some(CoroutineKind::Desugared(CoroutineDesugaring::Async, CoroutineSource::Fn | CoroutineSource::Block))
+    ) {
+        return Err("not an async fn or async block".into());
+    }
+    if !tcx.is_mir_available(child_def) {
+        return Err("no MIR".into());
+    }
+    let info = body.coroutine.as_ref().ok_or("no coroutine info")?;
+    if info.coroutine_drop_async.is_some() || info.coroutine_drop.is_none() {
+        return Err("the parent has an async drop body or none".into());
+    }
+    let child_mir = tcx.optimized_mir(child_def);
+    let child_info = child_mir.coroutine.as_ref().ok_or("the child has no coroutine info")?;
+    if child_info.coroutine_drop_async.is_some() {
+        return Err("the child has an async drop body".into());
+    }
+    let child_layout = child_mir.coroutine_layout_raw().ok_or("the child has no layout")?;
+    let child_drop = child_mir.coroutine_drop().ok_or("the child has no drop body")?;
+    let typing_env = TypingEnv::post_analysis(tcx, cx.def_id);
+    let instance = Instance::new_raw(child_def, child_args);
+    let child_drop = instance
+        .try_instantiate_mir_and_normalize_erasing_regions(tcx, typing_env, EarlyBinder::bind(child_drop.clone()))
+        .map_err(|_| "the child's drop body does not normalize here".to_string())?;
+    let upvar_tys: Vec<Ty<'tcx>> = child_args.as_coroutine().upvar_tys().iter().collect();
+
+    let parent_layout = body.coroutine_layout_raw().unwrap().clone();
+    let map = StateMap {
+        holder,
+        base: parent_layout.variant_fields.len() as u32,
+        child_states: child_layout.variant_fields.len() as u32,
+        upvars: upvar_tys.len(),
+    };
+    if map.child_states < FIRST_SUSPEND_STATE {
+        return Err("the child has fewer than three states".into());
+    }
+
+    // 1. Both bodies: the child's drops become its drop code, then every access through
+    //    a pointer to the child is an access to the parent.
+    let (dispatch, coroutine_ref) = find_dispatch(body).map_err(|why| why.0)?;
+    let mut budget = DROP_SPLICE_BUDGET;
+    let resume_edit = edit_body(tcx, body, coroutine_ref, map, child_ty, &child_drop, &mut budget, true)
+        .map_err(|why| format!("resume body: {why}"))?;
+    let drop_body = body.coroutine.as_mut().unwrap().coroutine_drop.as_mut().unwrap();
+    let (drop_dispatch, drop_ref) = find_dispatch(drop_body).map_err(|why| format!("drop body: {}", why.0))?;
+    let drop_edit = edit_body(tcx, drop_body, drop_ref, map, child_ty, &child_drop, &mut budget, false)
+        .map_err(|why| format!("drop body: {why}"))?;
+
+    // 2. The dispatches send every child state to the arm that resumed the child.
+    add_child_arms(body, dispatch, map)?;
+    let drop_body = body.coroutine.as_mut().unwrap().coroutine_drop.as_mut().unwrap();
+    add_child_arms(drop_body, drop_dispatch, map)?;
+
+    // 3. The layout.
+    rebuild_layout(tcx, body, saved, map, &upvar_tys, child_layout, instance, typing_env)?;
+
+    // 4. The tag is known where it has to be.
+    let variant_count = (map.base + map.child_states - 1) as usize;
+    check_tags(body, coroutine_ref, variant_count, map, &resume_edit).map_err(|why| format!("resume body: {why}"))?;
+    let drop_body = body.coroutine.as_ref().unwrap().coroutine_drop.as_ref().unwrap();
+    check_tags(drop_body, drop_ref, variant_count, map, &drop_edit).map_err(|why| format!("drop body: {why}"))?;
+    // Proven: the parent's own writes of `k` repeat what the child wrote.
+    for edit in [&resume_edit] {
+        for &(bb, index) in &edit.parent_writes {
+            body.basic_blocks.as_mut()[bb].statements[index].make_nop(true);
+        }
+    }
+    let drop_body = body.coroutine.as_mut().unwrap().coroutine_drop.as_mut().unwrap();
+    for &(bb, index) in &drop_edit.parent_writes {
+        drop_body.basic_blocks.as_mut()[bb].statements[index].make_nop(true);
+    }
+
+    // 5. One dispatch: each child state's arm goes straight to the child's code.
+    let threaded = thread_dispatch(body, dispatch, coroutine_ref, map);
+    clear_unreachable_blocks(body);
+    let drop_body = body.coroutine.as_mut().unwrap().coroutine_drop.as_mut().unwrap();
+    clear_unreachable_blocks(drop_body);
+
+    Ok(format!(
+        "{}: its {} states are variants {} and {}..{} of this body, {} drop(s) spliced, {} of {} dispatch arms threaded into its code",
+        tcx.def_path_str(child_def),
+        map.child_states,
+        holder.as_u32(),
+        map.base,
+        map.base + map.child_states - 2,
+        resume_edit.drops + drop_edit.drops,
+        threaded,
+        map.child_states,
+    ))
+}
+
+/// What `edit_body` changed, for the tag checks.
+struct BodyEdit {
+    /// Statements reading the tag for the child's code.
+    tag_reads: Vec<Location>,
+    /// Statements reading the child's upvars.
+    upvar_reads: Vec<Location>,
+    /// The parent's own writes of `k` (to go once proven redundant).
+    parent_writes: Vec<(BasicBlock, usize)>,
+    /// The construction writes (`V(0)`), which are part of the analysis.
+    drops: usize,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn edit_body<'tcx>(
+    tcx: TyCtxt<'tcx>,
+    body: &mut Body<'tcx>,
+    coroutine_ref: Local,
+    map: StateMap,
+    child_ty: Ty<'tcx>,
+    child_drop: &Body<'tcx>,
+    budget: &mut usize,
+    is_resume: bool,
+) -> Result<BodyEdit, String> {
+    let child_place = Place {
+        local: coroutine_ref,
+        projection: tcx.mk_place_elems(&[
+            ProjectionElem::Deref,
+            ProjectionElem::Downcast(None, map.holder),
+            ProjectionElem::Field(FieldIdx::ZERO, child_ty),
+        ]),
+    };
+    let upvar_tys: Vec<Ty<'tcx>> = match child_ty.kind() {
+        ty::Coroutine(_, args) => args.as_coroutine().upvar_tys().iter().collect(),
+        _ => return Err("not a coroutine".into()),
+    };
+    let is_child_place = |place: &Place<'tcx>| {
+        place.local == coroutine_ref
+            && matches!(place.projection.as_slice(),
+                [ProjectionElem::Deref, ProjectionElem::Downcast(_, v), ProjectionElem::Field(f, ty)]
+                    if *v == map.holder && *f == FieldIdx::ZERO && *ty == child_ty)
+    };
+    self_ref_only_projected(body, coroutine_ref, is_resume)?;
+
+    // Drops of the child: its drop body, reached through a fresh `&mut` to it.
+    let drop_sites: Vec<BasicBlock> = body
+        .basic_blocks
+        .iter_enumerated()
+        .filter(|(_, data)| matches!(&data.terminator().kind, TerminatorKind::Drop { place, .. } if is_child_place(place)))
+        .map(|(bb, _)| bb)
+        .collect();
+    // What the spliced scopes name: the child's drop glue (`drop_glue::<Child>`).
+    let drop_glue = tcx.require_lang_item(rustc_hir::LangItem::DropGlue, body.span);
+    let drop_instance = Instance::new_raw(drop_glue, tcx.mk_args(&[child_ty.into()]));
+    for &site in &drop_sites {
+        if child_drop.basic_blocks.len() > *budget {
+            return Err("the child's drop code exceeds the budget".into());
+        }
+        *budget -= child_drop.basic_blocks.len();
+        let terminator = body.basic_blocks[site].terminator().clone();
+        let TerminatorKind::Drop { target, unwind, drop: None, async_fut: None, .. } = terminator.kind else {
+            return Err("an async drop of the child".into());
+        };
+        let span = terminator.source_info.span;
+        let pointer = body.local_decls.push(LocalDecl::new(Ty::new_mut_ref(tcx, tcx.lifetimes.re_erased, child_ty), span));
+        let unit = body.local_decls.push(LocalDecl::new(tcx.types.unit, span));
+        body.basic_blocks.as_mut()[site].statements.push(Statement::new(
+            terminator.source_info,
+            StatementKind::Assign(Box::new((
+                pointer.into(),
+                Rvalue::Ref(tcx.lifetimes.re_erased, BorrowKind::Mut { kind: MutBorrowKind::Default }, child_place),
+            ))),
+        ));
+        let site = SpliceSite {
+            block: site,
+            args: vec![Operand::Move(pointer.into())],
+            destination: unit,
+            return_to: target,
+            unwind,
+            source_info: terminator.source_info,
+            instance: drop_instance,
+        };
+        splice_body(tcx, body, site, child_drop.clone())?;
+    }
+
+    // The child's construction: its upvars into `V(0)`, and the tag.
+    let mut construction_writes: Vec<(BasicBlock, usize)> = Vec::new();
+    for bb in body.basic_blocks.indices() {
+        let mut index = 0;
+        while index < body.basic_blocks[bb].statements.len() {
+            let stmt = &body.basic_blocks[bb].statements[index];
+            let StatementKind::Assign(assign) = &stmt.kind else {
+                index += 1;
+                continue;
+            };
+            if !is_child_place(&assign.0) {
+                index += 1;
+                continue;
+            }
+            let Rvalue::Use(Operand::Move(value) | Operand::Copy(value), _) = &assign.1 else {
+                return Err("the child is built in place, not moved in from a local".into());
+            };
+            let Some(value) = value.as_local() else { return Err("the child is moved in from a projection".into()) };
+            let source_info = stmt.source_info;
+            let mut replacement = Vec::new();
+            for (u, &ty) in upvar_tys.iter().enumerate() {
+                let from = Place {
+                    local: value,
+                    projection: tcx.mk_place_elems(&[ProjectionElem::Field(FieldIdx::from_usize(u), ty)]),
+                };
+                let to = Place {
+                    local: coroutine_ref,
+                    projection: tcx.mk_place_elems(&[
+                        ProjectionElem::Deref,
+                        ProjectionElem::Downcast(None, map.holder),
+                        ProjectionElem::Field(FieldIdx::from_usize(u), ty),
+                    ]),
+                };
+                replacement.push(Statement::new(
+                    source_info,
+                    StatementKind::Assign(Box::new((to, Rvalue::Use(Operand::Move(from), rustc_middle::mir::WithRetag::Yes)))),
+                ));
+            }
+            replacement.push(Statement::new(
+                source_info,
+                StatementKind::SetDiscriminant {
+                    place: Box::new(Place {
+                        local: coroutine_ref,
+                        projection: tcx.mk_place_elems(&[ProjectionElem::Deref]),
+                    }),
+                    variant_index: map.holder,
+                },
+            ));
+            let added = replacement.len();
+            body.basic_blocks.as_mut()[bb].statements.splice(index..=index, replacement);
+            index += added;
+            construction_writes.push((bb, index - 1));
+        }
+    }
+    if is_resume && construction_writes.is_empty() {
+        return Err("no construction of the child from a local".into());
+    }
+    if !is_resume && !construction_writes.is_empty() {
+        return Err("the drop body builds the child".into());
+    }
+
+    // The parent's own writes of `k` (the suspend of the await): every one that is not a
+    // construction write just added. Removed once proven redundant (statement positions
+    // do not move from here on).
+    let mut parent_writes = Vec::new();
+    for (bb, data) in body.basic_blocks.iter_enumerated() {
+        for (index, stmt) in data.statements.iter().enumerate() {
+            if let StatementKind::SetDiscriminant { place, variant_index } = &stmt.kind
+                && place.local == coroutine_ref
+                && *variant_index == map.holder
+                && !construction_writes.contains(&(bb, index))
+            {
+                parent_writes.push((bb, index));
+            }
+        }
+    }
+
+    // Pointers to the child: `&mut child`, then moves, `Pin { pointer }` and `.0`.
+    let pointers = child_pointers(body, &is_child_place)?;
+    let mut rewrite = ChildAccess {
+        tcx,
+        coroutine_ref,
+        pointers: &pointers,
+        map,
+        upvar_reads: Vec::new(),
+        error: None,
+    };
+    // Debug info naming the child as a whole goes (it no longer exists as one value).
+    body.var_debug_info.retain(|info| match &info.value {
+        VarDebugInfoContents::Place(place) => {
+            !(is_child_place(place) || (pointers.contains(&place.local) && place.projection.len() <= 1))
+        }
+        VarDebugInfoContents::Const(_) => true,
+    });
+    let mut tag_reads = Vec::new();
+    for (bb, data) in body.basic_blocks.as_mut().iter_enumerated_mut() {
+        for (index, stmt) in data.statements.iter_mut().enumerate() {
+            match &mut stmt.kind {
+                StatementKind::Assign(assign) if pointers.contains(&assign.0.local) && assign.0.projection.is_empty() => {
+                    // The pointer's own definition: nothing left to point to.
+                    stmt.make_nop(true);
+                }
+                StatementKind::Assign(assign) => {
+                    if let Rvalue::Discriminant(place) = &mut assign.1
+                        && pointers.contains(&place.local)
+                        && place.projection.as_slice() == [ProjectionElem::Deref]
+                    {
+                        place.local = coroutine_ref;
+                        tag_reads.push(Location { block: bb, statement_index: index });
+                    }
+                }
+                StatementKind::SetDiscriminant { place, variant_index }
+                    if pointers.contains(&place.local) && place.projection.as_slice() == [ProjectionElem::Deref] =>
+                {
+                    place.local = coroutine_ref;
+                    *variant_index = map.variant(variant_index.as_u32());
+                }
+                _ => {}
+            }
+        }
+    }
+    rewrite.visit_body(body);
+    if let Some(why) = rewrite.error {
+        return Err(why);
+    }
+    let upvar_reads = rewrite.upvar_reads;
+    // Nothing may name the child as a whole any more.
+    let mut leftover = ChildPlaceUse { is_child_place: &is_child_place, coroutine_ref, holder: map.holder, child_ty, pointers: &pointers, found: None };
+    leftover.visit_body(body);
+    if let Some(why) = leftover.found {
+        return Err(why);
+    }
+
+    // The child's switches on its tag: their values are the parent's variants now.
+    for location in &tag_reads {
+        let data = &body.basic_blocks[location.block];
+        let StatementKind::Assign(assign) = &data.statements[location.statement_index].kind else { unreachable!() };
+        let Some(read) = assign.0.as_local() else { return Err("the child's tag is read into a projection".into()) };
+        let switch_reads = matches!(&data.terminator().kind,
+            TerminatorKind::SwitchInt { discr: Operand::Move(p) | Operand::Copy(p), .. } if p.as_local() == Some(read));
+        let later_writes = data.statements[location.statement_index + 1..]
+            .iter()
+            .any(|s| matches!(&s.kind, StatementKind::Assign(a) if a.0.local == read));
+        if !switch_reads || later_writes || count_uses(body, read) != 2 {
+            return Err("the child's tag is used other than by its switch".into());
+        }
+        let block = location.block;
+        let TerminatorKind::SwitchInt { targets, .. } = &mut body.basic_blocks.as_mut()[block].terminator_mut().kind else {
+            unreachable!()
+        };
+        let arms: Vec<(u128, BasicBlock)> = targets
+            .iter()
+            .map(|(value, target)| (map.variant(value as u32).as_u32() as u128, target))
+            .collect();
+        if arms.iter().any(|(value, _)| *value >= (map.base + map.child_states - 1) as u128) {
+            return Err("the child's switch has a value outside its states".into());
+        }
+        *targets = SwitchTargets::new(arms.into_iter(), targets.otherwise());
+    }
+
+    Ok(BodyEdit { tag_reads, upvar_reads, parent_writes, drops: drop_sites.len() })
+}
+
+/// The parent's `self` reference is used only through `(*self)` projections, the tag
+/// read and written only as such, so that nothing else can change the tag.
+fn self_ref_only_projected(body: &Body<'_>, coroutine_ref: Local, is_resume: bool) -> Result<(), String> {
+    struct Uses {
+        coroutine_ref: Local,
+        self_arg: Option<Local>,
+        bad: Option<String>,
+    }
+    impl<'tcx> Visitor<'tcx> for Uses {
+        fn visit_place(&mut self, place: &Place<'tcx>, context: PlaceContext, location: Location) {
+            let whole_deref = place.projection.as_slice() == [ProjectionElem::Deref];
+            if context.is_use()
+                && place.local == self.coroutine_ref
+                && whole_deref
+                && !matches!(context,
+                    PlaceContext::NonMutatingUse(rustc_middle::mir::visit::NonMutatingUseContext::Inspect)
+                    | PlaceContext::MutatingUse(rustc_middle::mir::visit::MutatingUseContext::SetDiscriminant))
+            {
+                self.bad.get_or_insert(format!("the coroutine is used whole at {location:?}"));
+            }
+            if context.is_use() && place.local == self.coroutine_ref && place.projection.first() != Some(&ProjectionElem::Deref) {
+                // The definition `ref = copy (_1.0)` writes it; nothing else may use it whole.
+                if !matches!(context, PlaceContext::MutatingUse(rustc_middle::mir::visit::MutatingUseContext::Store)) {
+                    self.bad.get_or_insert(format!("the coroutine reference is used whole at {location:?}"));
+                }
+            }
+            if let Some(self_arg) = self.self_arg
+                && place.local == self_arg
+                && context.is_use()
+                && !matches!(place.projection.as_slice(), [ProjectionElem::Field(..)])
+            {
+                self.bad.get_or_insert(format!("`self` is used other than as `self.0` at {location:?}"));
+            }
+        }
+    }
+    let self_arg = if is_resume && coroutine_ref != Local::from_u32(1) { Some(Local::from_u32(1)) } else { None };
+    let mut uses = Uses { coroutine_ref, self_arg, bad: None };
+    uses.visit_body(body);
+    match uses.bad {
+        Some(why) => Err(why),
+        None => Ok(()),
+    }
+}
+
+/// Locals that point to the child: `p = &mut child`, `q = move p`, `q = Pin { pointer: p }`,
+/// `q = copy (p.0)`, each the only assignment of its local.
+fn child_pointers<'tcx>(body: &Body<'tcx>, is_child_place: &dyn Fn(&Place<'tcx>) -> bool) -> Result<Vec<Local>, String> {
+    let mut assignments: IndexVec<Local, u32> = IndexVec::from_elem_n(0, body.local_decls.len());
+    for data in body.basic_blocks.iter() {
+        for stmt in &data.statements {
+            if let StatementKind::Assign(assign) = &stmt.kind
+                && let Some(local) = assign.0.as_local()
+            {
+                assignments[local] += 1;
+            }
+        }
+        if let TerminatorKind::Call { destination, .. } = &data.terminator().kind
+            && let Some(local) = destination.as_local()
+        {
+            assignments[local] += 1;
+        }
+    }
+    let mut pointers: Vec<Local> = Vec::new();
+    loop {
+        let mut grew = false;
+        for data in body.basic_blocks.iter() {
+            for stmt in &data.statements {
+                let StatementKind::Assign(assign) = &stmt.kind else { continue };
+                let Some(lhs) = assign.0.as_local() else { continue };
+                if pointers.contains(&lhs) {
+                    continue;
+                }
+                let from_pointer = |operand: &Operand<'tcx>| match operand {
+                    Operand::Move(p) | Operand::Copy(p) => {
+                        pointers.contains(&p.local)
+                            && (p.projection.is_empty() || matches!(p.projection.as_slice(), [ProjectionElem::Field(f, _)] if *f == FieldIdx::ZERO))
+                    }
+                    _ => false,
+                };
+                let derived = match &assign.1 {
+                    Rvalue::Ref(_, BorrowKind::Mut { .. }, place) => is_child_place(place),
+                    Rvalue::RawPtr(_, place) => is_child_place(place),
+                    Rvalue::Use(operand, _) => from_pointer(operand),
+                    Rvalue::Aggregate(_, operands) => operands.len() == 1 && operands.iter().all(from_pointer),
+                    _ => false,
+                };
+                if derived {
+                    if assignments[lhs] != 1 {
+                        return Err(format!("the pointer {lhs:?} to the child is assigned more than once"));
+                    }
+                    pointers.push(lhs);
+                    grew = true;
+                }
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+    Ok(pointers)
+}
+
+/// Counts the uses of `local` (reads and writes, not storage markers).
+fn count_uses(body: &Body<'_>, local: Local) -> usize {
+    struct Count(Local, usize);
+    impl<'tcx> Visitor<'tcx> for Count {
+        fn visit_local(&mut self, local: Local, context: PlaceContext, _: Location) {
+            if local == self.0 && !matches!(context, PlaceContext::NonUse(_)) {
+                self.1 += 1;
+            }
+        }
+    }
+    let mut count = Count(local, 0);
+    count.visit_body(body);
+    count.1
+}
+
+/// `(*ptr) as c).i` -> `((*self) as V(c)).i'`; `(*ptr).u` -> `((*self) as V(0)).u`.
+struct ChildAccess<'a, 'tcx> {
+    tcx: TyCtxt<'tcx>,
+    coroutine_ref: Local,
+    pointers: &'a [Local],
+    map: StateMap,
+    upvar_reads: Vec<Location>,
+    error: Option<String>,
+}
+
+impl<'tcx> MutVisitor<'tcx> for ChildAccess<'_, 'tcx> {
+    fn tcx(&self) -> TyCtxt<'tcx> {
+        self.tcx
+    }
+
+    fn visit_place(&mut self, place: &mut Place<'tcx>, context: PlaceContext, location: Location) {
+        if !self.pointers.contains(&place.local) {
+            return;
+        }
+        let elems: Vec<PlaceElem<'tcx>> = place.projection.to_vec();
+        let new: Vec<PlaceElem<'tcx>> = match elems.as_slice() {
+            // The pointer's own (now dead) definitions and storage markers.
+            [] | [ProjectionElem::Field(..)] => return,
+            [ProjectionElem::Deref, ProjectionElem::Downcast(name, state), ProjectionElem::Field(field, ty), rest @ ..] => {
+                let mut new = vec![
+                    ProjectionElem::Deref,
+                    ProjectionElem::Downcast(*name, self.map.variant(state.as_u32())),
+                    ProjectionElem::Field(self.map.field(state.as_u32(), *field), *ty),
+                ];
+                new.extend_from_slice(rest);
+                new
+            }
+            [ProjectionElem::Deref, ProjectionElem::Field(upvar, ty), rest @ ..] => {
+                // Debug info is read by a debugger at any point; only code is checked.
+                if !matches!(context, PlaceContext::NonUse(_)) {
+                    self.upvar_reads.push(location);
+                }
+                let mut new = vec![
+                    ProjectionElem::Deref,
+                    ProjectionElem::Downcast(None, self.map.holder),
+                    ProjectionElem::Field(*upvar, *ty),
+                ];
+                new.extend_from_slice(rest);
+                new
+            }
+            _ => {
+                self.error.get_or_insert(format!("cannot map the child access {place:?}"));
+                return;
+            }
+        };
+        place.local = self.coroutine_ref;
+        place.projection = self.tcx.mk_place_elems(&new);
+    }
+}
+
+/// Finds what still names the child whole, or a pointer to it.
+struct ChildPlaceUse<'a, 'tcx> {
+    is_child_place: &'a dyn Fn(&Place<'tcx>) -> bool,
+    coroutine_ref: Local,
+    holder: VariantIdx,
+    child_ty: Ty<'tcx>,
+    pointers: &'a [Local],
+    found: Option<String>,
+}
+
+impl<'tcx> Visitor<'tcx> for ChildPlaceUse<'_, 'tcx> {
+    fn visit_place(&mut self, place: &Place<'tcx>, context: PlaceContext, location: Location) {
+        if matches!(context, PlaceContext::NonUse(_)) {
+            return;
+        }
+        // Into the child's old place, deeper than the whole (`child.x`).
+        let inside_child = place.local == self.coroutine_ref
+            && matches!(place.projection.as_slice(),
+                [ProjectionElem::Deref, ProjectionElem::Downcast(_, v), ProjectionElem::Field(_, ty), ..]
+                    if *v == self.holder && *ty == self.child_ty);
+        if (self.is_child_place)(place) || self.pointers.contains(&place.local) || inside_child {
+            self.found.get_or_insert(format!("{place:?} is still used at {location:?}"));
+        }
+    }
+}
+
+/// Every dispatch value `k` gains the child's other states, to the same arm.
+fn add_child_arms(body: &mut Body<'_>, dispatch: BasicBlock, map: StateMap) -> Result<(), String> {
+    let TerminatorKind::SwitchInt { targets, .. } = &mut body.basic_blocks.as_mut()[dispatch].terminator_mut().kind else {
+        return Err("the dispatch is not a switch".into());
+    };
+    let holder = map.holder.as_u32() as u128;
+    let Some(arm) = targets.iter().find(|(value, _)| *value == holder).map(|(_, t)| t) else {
+        return Err(format!("the dispatch has no arm for state {holder}"));
+    };
+    let mut arms: Vec<(u128, BasicBlock)> = targets.iter().collect();
+    for state in 1..map.child_states {
+        arms.push((map.variant(state).as_u32() as u128, arm));
+    }
+    *targets = SwitchTargets::new(arms.into_iter(), targets.otherwise());
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn rebuild_layout<'tcx>(
+    tcx: TyCtxt<'tcx>,
+    body: &mut Body<'tcx>,
+    saved: CoroutineSavedLocal,
+    map: StateMap,
+    upvar_tys: &[Ty<'tcx>],
+    child_layout: &rustc_middle::mir::CoroutineLayout<'tcx>,
+    instance: Instance<'tcx>,
+    typing_env: TypingEnv<'tcx>,
+) -> Result<(), String> {
+    let layout = body.coroutine.as_mut().unwrap().coroutine_layout.as_mut().unwrap();
+    let holder_info = layout.variant_source_info[map.holder];
+    let saved_info = layout.field_tys[saved].source_info;
+    // The parent's saved locals, without the child; then the upvars; then the child's.
+    let kept: Vec<CoroutineSavedLocal> = layout.field_tys.indices().filter(|&s| s != saved).collect();
+    let kept_index = |s: CoroutineSavedLocal| CoroutineSavedLocal::from_usize(kept.iter().position(|&k| k == s).unwrap());
+    let upvar_base = kept.len();
+    let child_base = upvar_base + upvar_tys.len();
+    let total = child_base + child_layout.field_tys.len();
+
+    let mut field_tys: IndexVec<CoroutineSavedLocal, CoroutineSavedTy<'tcx>> =
+        kept.iter().map(|&s| layout.field_tys[s].clone()).collect();
+    let mut field_names: IndexVec<CoroutineSavedLocal, _> = kept.iter().map(|&s| layout.field_names[s]).collect();
+    for &ty in upvar_tys {
+        field_tys.push(CoroutineSavedTy { ty, source_info: saved_info, ignore_for_traits: false });
+        field_names.push(None);
+    }
+    for (s, saved_ty) in child_layout.field_tys.iter_enumerated() {
+        let ty = instance
+            .try_instantiate_mir_and_normalize_erasing_regions(tcx, typing_env, EarlyBinder::bind(saved_ty.ty))
+            .map_err(|_| "a saved local of the child does not normalize here".to_string())?;
+        field_tys.push(CoroutineSavedTy { ty, source_info: saved_info, ignore_for_traits: saved_ty.ignore_for_traits });
+        field_names.push(child_layout.field_names[s]);
+    }
+
+    let mut variant_fields: IndexVec<VariantIdx, IndexVec<FieldIdx, CoroutineSavedLocal>> = layout
+        .variant_fields
+        .iter()
+        .map(|fields| fields.iter().filter(|&&s| s != saved).map(|&s| kept_index(s)).collect())
+        .collect();
+    let child_field = |s: CoroutineSavedLocal| CoroutineSavedLocal::from_usize(child_base + s.as_usize());
+    let mut holder_fields: IndexVec<FieldIdx, CoroutineSavedLocal> =
+        (0..upvar_tys.len()).map(|u| CoroutineSavedLocal::from_usize(upvar_base + u)).collect();
+    holder_fields.extend(child_layout.variant_fields[VariantIdx::from_u32(0)].iter().map(|&s| child_field(s)));
+    variant_fields[map.holder] = holder_fields;
+    let mut variant_source_info = layout.variant_source_info.clone();
+    for state in 1..map.child_states {
+        let fields = child_layout.variant_fields[VariantIdx::from_u32(state)].iter().map(|&s| child_field(s)).collect();
+        let v = variant_fields.push(fields);
+        debug_assert_eq!(v, map.variant(state));
+        variant_source_info.push(holder_info);
+    }
+
+    // Conflicts: the parent's among themselves; the child's among themselves as in its
+    // own layout, and its upvars with all of its saved locals; and everything the child
+    // conflicted with conflicts with all of the child's parts.
+    let mut conflicts = BitMatrix::new(total, total);
+    let mut both = |a: usize, b: usize| {
+        conflicts.insert(CoroutineSavedLocal::from_usize(a), CoroutineSavedLocal::from_usize(b));
+        conflicts.insert(CoroutineSavedLocal::from_usize(b), CoroutineSavedLocal::from_usize(a));
+    };
+    for (i, &a) in kept.iter().enumerate() {
+        for (j, &b) in kept.iter().enumerate() {
+            if layout.storage_conflicts.contains(a, b) {
+                both(i, j);
+            }
+        }
+    }
+    for (i, &a) in kept.iter().enumerate() {
+        if layout.storage_conflicts.contains(a, saved) {
+            for part in upvar_base..total {
+                both(i, part);
+            }
+        }
+    }
+    for u in upvar_base..child_base {
+        for part in upvar_base..total {
+            both(u, part);
+        }
+    }
+    for a in child_layout.field_tys.indices() {
+        for b in child_layout.field_tys.indices() {
+            if child_layout.storage_conflicts.contains(a, b) {
+                both(child_base + a.as_usize(), child_base + b.as_usize());
+            }
+        }
+    }
+    layout.field_tys = field_tys;
+    layout.field_names = field_names;
+    layout.variant_fields = variant_fields;
+    layout.variant_source_info = variant_source_info;
+    layout.storage_conflicts = conflicts;
+    Ok(())
+}
+
+/// The tag values each block may start with: `None` where no path reaches it yet.
+type TagSets = IndexVec<BasicBlock, Option<Vec<bool>>>;
+
+/// Forward dataflow of the possible tag values. The parent's writes of `k` that the
+/// rewrite will remove are treated as the no-ops they become.
+fn tag_sets(body: &Body<'_>, coroutine_ref: Local, variant_count: usize, ignored: &[(BasicBlock, usize)]) -> TagSets {
+    let mut sets: TagSets = IndexVec::from_elem_n(None, body.basic_blocks.len());
+    sets[START_BLOCK] = Some(vec![true; variant_count]);
+    let mut work = vec![START_BLOCK];
+    while let Some(bb) = work.pop() {
+        let mut state = sets[bb].clone().unwrap();
+        let data = &body.basic_blocks[bb];
+        let mut tag_local: Option<Local> = None;
+        for (index, stmt) in data.statements.iter().enumerate() {
+            step(stmt, coroutine_ref, &mut state, ignored.contains(&(bb, index)), &mut tag_local);
+        }
+        let mut edges: Vec<(BasicBlock, Vec<bool>)> = Vec::new();
+        match &data.terminator().kind {
+            TerminatorKind::SwitchInt { discr: Operand::Move(p) | Operand::Copy(p), targets }
+                if tag_local.is_some() && p.as_local() == tag_local =>
+            {
+                let mut rest = state.clone();
+                for (value, target) in targets.iter() {
+                    let mut only = vec![false; variant_count];
+                    if let Some(slot) = usize::try_from(value).ok().filter(|&v| v < variant_count) {
+                        only[slot] = state[slot];
+                        rest[slot] = false;
+                    }
+                    edges.push((target, only));
+                }
+                edges.push((targets.otherwise(), rest));
+            }
+            _ => {
+                for target in data.terminator().successors() {
+                    edges.push((target, state.clone()));
+                }
+            }
+        }
+        for (target, incoming) in edges {
+            let slot = &mut sets[target];
+            let changed = match slot {
+                None => {
+                    *slot = Some(incoming);
+                    true
+                }
+                Some(existing) => {
+                    let mut changed = false;
+                    for (e, i) in existing.iter_mut().zip(&incoming) {
+                        if *i && !*e {
+                            *e = true;
+                            changed = true;
+                        }
+                    }
+                    changed
+                }
+            };
+            if changed {
+                work.push(target);
+            }
+        }
+    }
+    sets
+}
+
+/// One statement's effect on the possible tag values.
+fn step(stmt: &Statement<'_>, coroutine_ref: Local, state: &mut [bool], ignored: bool, tag_local: &mut Option<Local>) {
+    match &stmt.kind {
+        StatementKind::SetDiscriminant { place, variant_index }
+            if place.local == coroutine_ref && place.projection.as_slice() == [ProjectionElem::Deref] =>
+        {
+            if !ignored {
+                state.iter_mut().for_each(|s| *s = false);
+                if let Some(slot) = state.get_mut(variant_index.as_usize()) {
+                    *slot = true;
+                }
+            }
+            *tag_local = None;
+        }
+        StatementKind::Assign(assign) => {
+            if let Rvalue::Discriminant(place) = &assign.1
+                && place.local == coroutine_ref
+                && place.projection.as_slice() == [ProjectionElem::Deref]
+            {
+                *tag_local = assign.0.as_local();
+            } else if Some(assign.0.local) == *tag_local {
+                *tag_local = None;
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The tag values at one statement.
+fn tag_set_at(body: &Body<'_>, sets: &TagSets, coroutine_ref: Local, location: Location, ignored: &[(BasicBlock, usize)]) -> Option<Vec<bool>> {
+    let mut state = sets[location.block].clone()?;
+    let mut tag_local = None;
+    for (index, stmt) in body.basic_blocks[location.block].statements[..location.statement_index].iter().enumerate() {
+        step(stmt, coroutine_ref, &mut state, ignored.contains(&(location.block, index)), &mut tag_local);
+    }
+    Some(state)
+}
+
+fn check_tags(body: &Body<'_>, coroutine_ref: Local, variant_count: usize, map: StateMap, edit: &BodyEdit) -> Result<(), String> {
+    let sets = tag_sets(body, coroutine_ref, variant_count, &edit.parent_writes);
+    let only_child = |set: &[bool]| set.iter().enumerate().all(|(v, &s)| !s || map.is_child_variant(v as u32));
+    for &location in &edit.tag_reads {
+        if let Some(set) = tag_set_at(body, &sets, coroutine_ref, location, &edit.parent_writes)
+            && !only_child(&set)
+        {
+            return Err(format!("the tag may not be a child state where the child reads it ({location:?})"));
+        }
+    }
+    for &location in &edit.upvar_reads {
+        if let Some(set) = tag_set_at(body, &sets, coroutine_ref, location, &edit.parent_writes)
+            && set.iter().enumerate().any(|(v, &s)| s && v != map.holder.as_usize())
+        {
+            return Err(format!("the child's upvars are read outside its first state ({location:?})"));
+        }
+    }
+    for &(block, statement_index) in &edit.parent_writes {
+        let location = Location { block, statement_index };
+        if let Some(set) = tag_set_at(body, &sets, coroutine_ref, location, &edit.parent_writes)
+            && !only_child(&set)
+        {
+            return Err(format!("the parent suspends at {location:?} where the tag may not be a child state"));
+        }
+    }
+    Ok(())
+}
+
+/// Each dispatch arm for a child state: the goto-only path from it to the child's switch
+/// is copied, and ends in a jump to the child's code for that state. Returns how many
+/// arms were threaded.
+fn thread_dispatch(body: &mut Body<'_>, dispatch: BasicBlock, coroutine_ref: Local, map: StateMap) -> usize {
+    let TerminatorKind::SwitchInt { targets, .. } = &body.basic_blocks[dispatch].terminator().kind else { return 0 };
+    let arms: Vec<(u128, BasicBlock)> = targets.iter().collect();
+    let mut threaded = 0;
+    let mut new_arms = Vec::new();
+    for (value, start) in arms {
+        let Ok(state) = u32::try_from(value) else {
+            new_arms.push((value, start));
+            continue;
+        };
+        if !map.is_child_variant(state) {
+            new_arms.push((value, start));
+            continue;
+        }
+        match thread_path(body, start, coroutine_ref, value) {
+            Some(copy) => {
+                threaded += 1;
+                new_arms.push((value, copy));
+            }
+            None => new_arms.push((value, start)),
+        }
+    }
+    let TerminatorKind::SwitchInt { targets, .. } = &mut body.basic_blocks.as_mut()[dispatch].terminator_mut().kind else {
+        return 0;
+    };
+    *targets = SwitchTargets::new(new_arms.into_iter(), targets.otherwise());
+    threaded
+}
+
+/// Copies the goto path from `start` to the first switch on the tag, ending in that
+/// switch's target for `value`; the first copied block, or `None` if there is no such path.
+fn thread_path(body: &mut Body<'_>, start: BasicBlock, coroutine_ref: Local, value: u128) -> Option<BasicBlock> {
+    let mut path: Vec<BasicBlock> = Vec::new();
+    let mut block = start;
+    let end = loop {
+        if path.len() > THREAD_PATH_LIMIT || path.contains(&block) {
+            return None;
+        }
+        let data = &body.basic_blocks[block];
+        if data.is_cleanup {
+            return None;
+        }
+        // No tag write on the way.
+        let mut tag_local = None;
+        for stmt in &data.statements {
+            match &stmt.kind {
+                StatementKind::SetDiscriminant { place, .. } if place.local == coroutine_ref => return None,
+                StatementKind::Assign(assign) => {
+                    if let Rvalue::Discriminant(place) = &assign.1
+                        && place.local == coroutine_ref
+                        && place.projection.as_slice() == [ProjectionElem::Deref]
+                    {
+                        tag_local = assign.0.as_local();
+                    } else if Some(assign.0.local) == tag_local {
+                        tag_local = None;
+                    }
+                }
+                _ => {}
+            }
+        }
+        match &data.terminator().kind {
+            TerminatorKind::Goto { target } => {
+                path.push(block);
+                block = *target;
+            }
+            TerminatorKind::SwitchInt { discr: Operand::Move(p) | Operand::Copy(p), targets }
+                if tag_local.is_some() && p.as_local() == tag_local =>
+            {
+                break targets.target_for_value(value);
+            }
+            _ => return None,
+        }
+    };
+    // The switch block's statements run too, but its tag read, then the jump goes straight
+    // to the arm.
+    path.push(block);
+    let first = BasicBlock::from_usize(body.basic_blocks.len());
+    let count = path.len();
+    for (i, &original) in path.iter().enumerate() {
+        let data = &body.basic_blocks[original];
+        let last = i + 1 == count;
+        let next = if last { end } else { BasicBlock::from_usize(first.as_usize() + i + 1) };
+        let mut statements = data.statements.clone();
+        if last {
+            // The switch's tag read has no reader in the copy.
+            for stmt in &mut statements {
+                if let StatementKind::Assign(assign) = &stmt.kind
+                    && let Rvalue::Discriminant(place) = &assign.1
+                    && place.local == coroutine_ref
+                {
+                    stmt.make_nop(true);
+                }
+            }
+        }
+        let copy = BasicBlockData::new_stmts(
+            statements,
+            Some(Terminator { source_info: data.terminator().source_info, kind: TerminatorKind::Goto { target: next } }),
+            false,
+        );
+        body.basic_blocks.as_mut().push(copy);
+    }
+    Some(first)
+}
