@@ -42,6 +42,39 @@ pub fn clear_unreachable_blocks(body: &mut Body<'_>) -> usize {
     cleared
 }
 
+/// Removes every block the start block cannot reach and numbers the rest densely, in
+/// their old order (so the start block stays `bb0`). Returns how many went.
+///
+/// Splicing and threading leave cleared blocks behind; a parent that splices a child
+/// would otherwise carry the child's dead blocks, and the size budgets would count them.
+pub fn remove_unreachable_blocks(body: &mut Body<'_>) -> usize {
+    let reachable = reachable_blocks(body);
+    let count = body.basic_blocks.len();
+    if reachable.count() == count {
+        return 0;
+    }
+    let mut new_index: IndexVec<BasicBlock, Option<BasicBlock>> = IndexVec::from_elem_n(None, count);
+    let mut next = 0;
+    for bb in body.basic_blocks.indices() {
+        if reachable.contains(bb) {
+            new_index[bb] = Some(BasicBlock::from_usize(next));
+            next += 1;
+        }
+    }
+    let blocks = std::mem::take(body.basic_blocks.as_mut());
+    let mut kept = IndexVec::with_capacity(next);
+    for (bb, mut data) in blocks.into_iter_enumerated() {
+        if new_index[bb].is_none() {
+            continue;
+        }
+        // Every successor of a reachable block is reachable.
+        data.terminator_mut().successors_mut(|target| *target = new_index[*target].unwrap());
+        kept.push(data);
+    }
+    *body.basic_blocks.as_mut() = kept;
+    count - next
+}
+
 /// Locals that may be read before they are written again, at the entry of each block.
 ///
 /// Deliberately coarse: only a whole-local `Assign`, or a call's whole-local destination
@@ -266,4 +299,19 @@ pub fn edit_switch(
     };
     let arms: Vec<(u128, BasicBlock)> = targets.iter().filter_map(|(v, t)| edit(v, t)).collect();
     *targets = rustc_middle::mir::SwitchTargets::new(arms.into_iter(), targets.otherwise());
+}
+
+/// Reads and writes of `local` in `body`; storage markers and debug info do not count.
+pub fn count_uses(body: &Body<'_>, local: Local) -> usize {
+    struct Count(Local, usize);
+    impl<'tcx> Visitor<'tcx> for Count {
+        fn visit_local(&mut self, local: Local, context: PlaceContext, _: Location) {
+            if local == self.0 && !matches!(context, PlaceContext::NonUse(_)) {
+                self.1 += 1;
+            }
+        }
+    }
+    let mut count = Count(local, 0);
+    count.visit_body(body);
+    count.1
 }

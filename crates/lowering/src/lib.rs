@@ -24,6 +24,7 @@ extern crate rustc_span;
 pub mod body_edit;
 pub mod fn_uses;
 pub mod knobs;
+pub mod known_variant;
 pub mod machine;
 pub mod passes;
 pub mod report;

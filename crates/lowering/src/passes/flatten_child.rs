@@ -66,7 +66,7 @@ use rustc_middle::mir::{
 use rustc_middle::ty::{self, EarlyBinder, Instance, Ty, TyCtxt, TypingEnv};
 
 use super::{PassCx, PassOutcome};
-use crate::body_edit::clear_unreachable_blocks;
+use crate::body_edit::{clear_unreachable_blocks, count_uses, remove_unreachable_blocks};
 use crate::machine::{FIRST_SUSPEND_STATE, find_dispatch};
 use crate::splice::{SpliceSite, splice_body};
 
@@ -207,8 +207,21 @@ fn flatten<'tcx>(
     let drop_body = body.coroutine.as_mut().unwrap().coroutine_drop.as_mut().unwrap();
     add_child_arms(drop_body, drop_dispatch, map)?;
 
-    // 3. The layout.
+    // 3. The layout; every field named in either body must exist in it, with its type.
     rebuild_layout(tcx, body, saved, map, &upvar_tys, child_layout, instance, typing_env)?;
+    let new_layout = body.coroutine_layout_raw().unwrap().clone();
+    check_fields(body, coroutine_ref, &new_layout).map_err(|why| format!("resume body: {why}"))?;
+    let drop_body = body.coroutine.as_ref().unwrap().coroutine_drop.as_ref().unwrap();
+    check_fields(drop_body, drop_ref, &new_layout).map_err(|why| format!("drop body: {why}"))?;
+    // Under the default the future may not grow: both layouts are computed as rustc will.
+    let sizes = parent_size(tcx, typing_env, cx.def_id, &parent_layout).zip(parent_size(tcx, typing_env, cx.def_id, &new_layout));
+    if !cx.asked_for {
+        match sizes {
+            Some((before, after)) if after <= before => {}
+            Some((before, after)) => return Err(format!("the future would grow from {before} to {after} bytes")),
+            None => return Err("the future's size cannot be computed here (generic)".into()),
+        }
+    }
 
     // 4. The tag is known where it has to be.
     let variant_count = (map.base + map.child_states - 1) as usize;
@@ -226,22 +239,43 @@ fn flatten<'tcx>(
         drop_body.basic_blocks.as_mut()[bb].statements[index].make_nop(true);
     }
 
-    // 5. One dispatch: each child state's arm goes straight to the child's code.
-    let threaded = thread_dispatch(body, dispatch, coroutine_ref, map);
-    clear_unreachable_blocks(body);
+    // 5. One dispatch: each child state's arm goes straight to the child's code. Then
+    //    every switch on the tag that the dataflow decides becomes a jump (the child's
+    //    switch after its construction; its drop code after it returned), and the blocks
+    //    no path reaches go.
+    //    Only states a poll can end in are seen by the next poll or by the drop glue: the
+    //    child's Unresumed, Returned and Poisoned states are passed through within a poll,
+    //    so their dispatch arms go.
+    let known = crate::known_variant::thread_known_variants(tcx, body);
+    let observable = observable_states(body, coroutine_ref, variant_count);
+    let unobserved = remove_unobserved_arms(body, dispatch, &observable);
     let drop_body = body.coroutine.as_mut().unwrap().coroutine_drop.as_mut().unwrap();
+    remove_unobserved_arms(drop_body, drop_dispatch, &observable);
+    let threaded = thread_dispatch(body, dispatch, coroutine_ref, map);
+    let mut folded = fold_tag_switches(body, coroutine_ref, &observable);
+    clear_unreachable_blocks(body);
+    remove_unreachable_blocks(body);
+    let drop_body = body.coroutine.as_mut().unwrap().coroutine_drop.as_mut().unwrap();
+    folded += fold_tag_switches(drop_body, drop_ref, &observable);
     clear_unreachable_blocks(drop_body);
+    remove_unreachable_blocks(drop_body);
 
+    let size = match sizes {
+        Some((before, after)) => format!("size {before} -> {after} bytes, "),
+        None => String::new(),
+    };
     Ok(format!(
-        "{}: its {} states are variants {} and {}..{} of this body, {} drop(s) spliced, {} of {} dispatch arms threaded into its code",
+        "{}: {size}its {} states are variants {} and {}..{} of this body, {} drop(s) spliced, {} dispatch arms no poll can end in removed, {} arms threaded into the child's code, {} switches on the tag decided, {} Poll matches jumped past",
         tcx.def_path_str(child_def),
         map.child_states,
         holder.as_u32(),
         map.base,
         map.base + map.child_states - 2,
         resume_edit.drops + drop_edit.drops,
+        unobserved,
         threaded,
-        map.child_states,
+        folded,
+        known,
     ))
 }
 
@@ -287,6 +321,15 @@ fn edit_body<'tcx>(
                     if *v == map.holder && *f == FieldIdx::ZERO && *ty == child_ty)
     };
     self_ref_only_projected(body, coroutine_ref, is_resume)?;
+    // Cheap first: a child still polled through a call (not spliced) stays a value.
+    let early_pointers = child_pointers(body, &is_child_place)?;
+    let polled_by_call = body.basic_blocks.iter().any(|data| {
+        matches!(&data.terminator().kind, TerminatorKind::Call { args, .. }
+            if args.iter().any(|arg| arg.node.place().is_some_and(|p| early_pointers.contains(&p.local))))
+    });
+    if polled_by_call {
+        return Err("a pointer to the child is passed to a call (its poll was not spliced)".into());
+    }
 
     // Drops of the child: its drop body, reached through a fresh `&mut` to it.
     let drop_sites: Vec<BasicBlock> = body
@@ -348,11 +391,17 @@ fn edit_body<'tcx>(
             };
             let Some(value) = value.as_local() else { return Err("the child is moved in from a projection".into()) };
             let source_info = stmt.source_info;
+            // Straight from the constructor's arguments when the value is a trivial
+            // constructor's result moved here (no copy of the whole child on the way).
+            let direct = construct_from_arguments(tcx, body, value, child_ty, &upvar_tys);
             let mut replacement = Vec::new();
             for (u, &ty) in upvar_tys.iter().enumerate() {
-                let from = Place {
-                    local: value,
-                    projection: tcx.mk_place_elems(&[ProjectionElem::Field(FieldIdx::from_usize(u), ty)]),
+                let from = match &direct {
+                    Some(temps) => Place::from(temps[u]),
+                    None => Place {
+                        local: value,
+                        projection: tcx.mk_place_elems(&[ProjectionElem::Field(FieldIdx::from_usize(u), ty)]),
+                    },
                 };
                 let to = Place {
                     local: coroutine_ref,
@@ -417,9 +466,15 @@ fn edit_body<'tcx>(
         error: None,
     };
     // Debug info naming the child as a whole goes (it no longer exists as one value).
+    let inside_child_place = |place: &Place<'tcx>| {
+        place.local == coroutine_ref
+            && matches!(place.projection.as_slice(),
+                [ProjectionElem::Deref, ProjectionElem::Downcast(_, v), ProjectionElem::Field(f, ty), ..]
+                    if *v == map.holder && *f == FieldIdx::ZERO && *ty == child_ty)
+    };
     body.var_debug_info.retain(|info| match &info.value {
         VarDebugInfoContents::Place(place) => {
-            !(is_child_place(place) || (pointers.contains(&place.local) && place.projection.len() <= 1))
+            !(inside_child_place(place) || (pointers.contains(&place.local) && place.projection.len() <= 1))
         }
         VarDebugInfoContents::Const(_) => true,
     });
@@ -492,6 +547,109 @@ fn edit_body<'tcx>(
     Ok(BodyEdit { tag_reads, upvar_reads, parent_writes, drops: drop_sites.len() })
 }
 
+/// When `value` is the result of an async fn's constructor (whose MIR only builds the
+/// coroutine from its arguments), moved to here through locals used for nothing else:
+/// the call becomes one local per upvar, assigned from the call's arguments, and the
+/// moves go. Returns those locals, or `None` (nothing changed).
+fn construct_from_arguments<'tcx>(
+    tcx: TyCtxt<'tcx>,
+    body: &mut Body<'tcx>,
+    value: Local,
+    child_ty: Ty<'tcx>,
+    upvar_tys: &[Ty<'tcx>],
+) -> Option<Vec<Local>> {
+    let ty::Coroutine(child_def, _) = *child_ty.kind() else { return None };
+    // Back from `value` through `a = move b` to the call.
+    let mut moves: Vec<(BasicBlock, usize)> = Vec::new();
+    let mut local = value;
+    let call = 'search: loop {
+        if count_uses(body, local) != 2 || moves.len() > 4 {
+            return None;
+        }
+        for (bb, data) in body.basic_blocks.iter_enumerated() {
+            for (index, stmt) in data.statements.iter().enumerate() {
+                if let StatementKind::Assign(assign) = &stmt.kind
+                    && assign.0.as_local() == Some(local)
+                {
+                    let Rvalue::Use(Operand::Move(from), _) = &assign.1 else { return None };
+                    moves.push((bb, index));
+                    local = from.as_local()?;
+                    continue 'search;
+                }
+            }
+            if let TerminatorKind::Call { destination, .. } = &data.terminator().kind
+                && destination.as_local() == Some(local)
+            {
+                break 'search bb;
+            }
+        }
+        return None;
+    };
+    let TerminatorKind::Call { func, args, target: Some(target), .. } = &body.basic_blocks[call].terminator().kind else {
+        return None;
+    };
+    let (constructor, _) = func.const_fn_def()?;
+    if !tcx.is_mir_available(constructor) {
+        return None;
+    }
+    // The constructor: `_0 = {coroutine}(move _1, ...)` and `return`, nothing else.
+    let constructor_mir = tcx.optimized_mir(constructor);
+    if constructor_mir.basic_blocks.len() != 1 {
+        return None;
+    }
+    let only = &constructor_mir.basic_blocks[START_BLOCK];
+    if !matches!(only.terminator().kind, TerminatorKind::Return) {
+        return None;
+    }
+    let mut built = None;
+    for stmt in &only.statements {
+        match &stmt.kind {
+            StatementKind::StorageLive(_) | StatementKind::StorageDead(_) | StatementKind::Nop => {}
+            StatementKind::Assign(assign) if assign.0.as_local() == Some(Local::ZERO) && built.is_none() => {
+                let Rvalue::Aggregate(kind, operands) = &assign.1 else { return None };
+                let rustc_middle::mir::AggregateKind::Coroutine(def, _) = **kind else { return None };
+                if def != child_def || operands.len() != upvar_tys.len() {
+                    return None;
+                }
+                built = Some(operands.clone());
+            }
+            _ => return None,
+        }
+    }
+    let operands = built?;
+    let mut sources = Vec::with_capacity(operands.len());
+    for operand in operands.iter() {
+        let (Operand::Move(place) | Operand::Copy(place)) = operand else { return None };
+        let argument = place.as_local()?.as_usize();
+        if argument == 0 || argument > args.len() {
+            return None;
+        }
+        sources.push(args[argument - 1].node.clone());
+    }
+    if (0..sources.len()).any(|i| sources[i + 1..].contains(&sources[i])) {
+        return None;
+    }
+    // Edit: the call becomes the argument locals, the moves go.
+    let target = *target;
+    let source_info = body.basic_blocks[call].terminator().source_info;
+    let temps: Vec<Local> = upvar_tys
+        .iter()
+        .map(|&ty| body.local_decls.push(LocalDecl::new(ty, source_info.span)))
+        .collect();
+    let data = &mut body.basic_blocks.as_mut()[call];
+    for (temp, source) in temps.iter().zip(sources) {
+        data.statements.push(Statement::new(
+            source_info,
+            StatementKind::Assign(Box::new(((*temp).into(), Rvalue::Use(source, rustc_middle::mir::WithRetag::Yes)))),
+        ));
+    }
+    data.terminator_mut().kind = TerminatorKind::Goto { target };
+    for (bb, index) in moves {
+        body.basic_blocks.as_mut()[bb].statements[index].make_nop(true);
+    }
+    Some(temps)
+}
+
 /// The parent's `self` reference is used only through `(*self)` projections, the tag
 /// read and written only as such, so that nothing else can change the tag.
 fn self_ref_only_projected(body: &Body<'_>, coroutine_ref: Local, is_resume: bool) -> Result<(), String> {
@@ -530,6 +688,18 @@ fn self_ref_only_projected(body: &Body<'_>, coroutine_ref: Local, is_resume: boo
     let self_arg = if is_resume && coroutine_ref != Local::from_u32(1) { Some(Local::from_u32(1)) } else { None };
     let mut uses = Uses { coroutine_ref, self_arg, bad: None };
     uses.visit_body(body);
+    if let Some(self_arg) = self_arg {
+        // One copy of the reference, and it is `coroutine_ref`: no second alias of `*self`.
+        let copies = count_uses(body, self_arg);
+        let defines_ref = body.basic_blocks.iter().flat_map(|data| &data.statements).any(|stmt| {
+            matches!(&stmt.kind, StatementKind::Assign(assign)
+                if assign.0.as_local() == Some(coroutine_ref)
+                    && matches!(&assign.1, Rvalue::Use(Operand::Copy(p), _) if p.local == self_arg))
+        });
+        if copies != 1 || !defines_ref {
+            return Err("`self.0` is read other than once, into the coroutine reference".into());
+        }
+    }
     match uses.bad {
         Some(why) => Err(why),
         None => Ok(()),
@@ -592,21 +762,6 @@ fn child_pointers<'tcx>(body: &Body<'tcx>, is_child_place: &dyn Fn(&Place<'tcx>)
         }
     }
     Ok(pointers)
-}
-
-/// Counts the uses of `local` (reads and writes, not storage markers).
-fn count_uses(body: &Body<'_>, local: Local) -> usize {
-    struct Count(Local, usize);
-    impl<'tcx> Visitor<'tcx> for Count {
-        fn visit_local(&mut self, local: Local, context: PlaceContext, _: Location) {
-            if local == self.0 && !matches!(context, PlaceContext::NonUse(_)) {
-                self.1 += 1;
-            }
-        }
-    }
-    let mut count = Count(local, 0);
-    count.visit_body(body);
-    count.1
 }
 
 /// `(*ptr) as c).i` -> `((*self) as V(c)).i'`; `(*ptr).u` -> `((*self) as V(0)).u`.
@@ -755,7 +910,14 @@ fn rebuild_layout<'tcx>(
     variant_fields[map.holder] = holder_fields;
     let mut variant_source_info = layout.variant_source_info.clone();
     for state in 1..map.child_states {
-        let fields = child_layout.variant_fields[VariantIdx::from_u32(state)].iter().map(|&s| child_field(s)).collect();
+        let mut fields: IndexVec<FieldIdx, CoroutineSavedLocal> =
+            child_layout.variant_fields[VariantIdx::from_u32(state)].iter().map(|&s| child_field(s)).collect();
+        if state == 1 {
+            // The upvars are named by the Returned state too (after its own fields, which
+            // it has none of): held by two variants, they are laid out in the prefix, as
+            // in the child's own layout, and the child's parts stay free to overlap.
+            fields.extend((0..upvar_tys.len()).map(|u| CoroutineSavedLocal::from_usize(upvar_base + u)));
+        }
         let v = variant_fields.push(fields);
         debug_assert_eq!(v, map.variant(state));
         variant_source_info.push(holder_info);
@@ -808,9 +970,10 @@ type TagSets = IndexVec<BasicBlock, Option<Vec<bool>>>;
 
 /// Forward dataflow of the possible tag values. The parent's writes of `k` that the
 /// rewrite will remove are treated as the no-ops they become.
-fn tag_sets(body: &Body<'_>, coroutine_ref: Local, variant_count: usize, ignored: &[(BasicBlock, usize)]) -> TagSets {
+fn tag_sets(body: &Body<'_>, coroutine_ref: Local, entry: &[bool], ignored: &[(BasicBlock, usize)]) -> TagSets {
+    let variant_count = entry.len();
     let mut sets: TagSets = IndexVec::from_elem_n(None, body.basic_blocks.len());
-    sets[START_BLOCK] = Some(vec![true; variant_count]);
+    sets[START_BLOCK] = Some(entry.to_vec());
     let mut work = vec![START_BLOCK];
     while let Some(bb) = work.pop() {
         let mut state = sets[bb].clone().unwrap();
@@ -906,7 +1069,7 @@ fn tag_set_at(body: &Body<'_>, sets: &TagSets, coroutine_ref: Local, location: L
 }
 
 fn check_tags(body: &Body<'_>, coroutine_ref: Local, variant_count: usize, map: StateMap, edit: &BodyEdit) -> Result<(), String> {
-    let sets = tag_sets(body, coroutine_ref, variant_count, &edit.parent_writes);
+    let sets = tag_sets(body, coroutine_ref, &vec![true; variant_count], &edit.parent_writes);
     let only_child = |set: &[bool]| set.iter().enumerate().all(|(v, &s)| !s || map.is_child_variant(v as u32));
     for &location in &edit.tag_reads {
         if let Some(set) = tag_set_at(body, &sets, coroutine_ref, location, &edit.parent_writes)
@@ -1038,4 +1201,167 @@ fn thread_path(body: &mut Body<'_>, start: BasicBlock, coroutine_ref: Local, val
         body.basic_blocks.as_mut().push(copy);
     }
     Some(first)
+}
+
+/// Every switch on the tag whose possible values (by the dataflow) all lead to one target
+/// becomes a jump there; its tag read goes with it. Returns how many.
+fn fold_tag_switches(body: &mut Body<'_>, coroutine_ref: Local, entry: &[bool]) -> usize {
+    let sets = tag_sets(body, coroutine_ref, entry, &[]);
+    let mut folds: Vec<(BasicBlock, BasicBlock, Option<usize>)> = Vec::new();
+    for (bb, data) in body.basic_blocks.iter_enumerated() {
+        let Some(entry) = &sets[bb] else { continue };
+        let mut state = entry.clone();
+        let mut tag_local = None;
+        let mut read_at = None;
+        for (index, stmt) in data.statements.iter().enumerate() {
+            step(stmt, coroutine_ref, &mut state, false, &mut tag_local);
+            if let StatementKind::Assign(assign) = &stmt.kind
+                && tag_local.is_some()
+                && assign.0.as_local() == tag_local
+            {
+                read_at = Some(index);
+            }
+        }
+        let TerminatorKind::SwitchInt { discr: Operand::Move(p) | Operand::Copy(p), targets } = &data.terminator().kind else {
+            continue;
+        };
+        if tag_local.is_none() || p.as_local() != tag_local {
+            continue;
+        }
+        let mut reached: Vec<BasicBlock> = Vec::new();
+        for (value, &possible) in state.iter().enumerate() {
+            let target = targets.target_for_value(value as u128);
+            if possible && !reached.contains(&target) {
+                reached.push(target);
+            }
+        }
+        if let [only] = reached.as_slice() {
+            // The read goes too when the switch was its only reader.
+            let read = read_at.filter(|_| tag_local.is_some_and(|local| count_uses(body, local) == 2));
+            folds.push((bb, *only, read));
+        }
+    }
+    for &(bb, target, read) in &folds {
+        let data = &mut body.basic_blocks.as_mut()[bb];
+        if let Some(index) = read {
+            data.statements[index].make_nop(true);
+        }
+        data.terminator_mut().kind = TerminatorKind::Goto { target };
+    }
+    folds.len()
+}
+
+/// The tag values a poll can end with, and so the next poll and the drop glue start
+/// from: the least set holding Unresumed that is closed under "a poll that starts in one
+/// of them returns or unwinds in". Nothing but this body's own writes changes the tag
+/// (`self_ref_only_projected`), and a pinned coroutine is not moved.
+fn observable_states(body: &Body<'_>, coroutine_ref: Local, variant_count: usize) -> Vec<bool> {
+    let mut observable = vec![false; variant_count];
+    observable[0] = true;
+    loop {
+        let sets = tag_sets(body, coroutine_ref, &observable, &[]);
+        let mut next = observable.clone();
+        for (bb, data) in body.basic_blocks.iter_enumerated() {
+            // A poll ends at a return, at a resume of unwinding, and at any terminator that
+            // unwinds straight out of the function.
+            let exits = matches!(data.terminator().kind, TerminatorKind::Return | TerminatorKind::UnwindResume)
+                || data.terminator().unwind() == Some(&rustc_middle::mir::UnwindAction::Continue);
+            if !exits {
+                continue;
+            }
+            let Some(exit) = tag_set_at(body, &sets, coroutine_ref, Location { block: bb, statement_index: data.statements.len() }, &[]) else {
+                continue;
+            };
+            for (slot, possible) in next.iter_mut().zip(exit) {
+                *slot |= possible;
+            }
+        }
+        if next == observable {
+            return observable;
+        }
+        observable = next;
+    }
+}
+
+/// Removes the dispatch arms of states no poll ends in, when the switch's otherwise is
+/// `unreachable` (so that a removed value would be UB to see anyway). Returns how many.
+fn remove_unobserved_arms(body: &mut Body<'_>, dispatch: BasicBlock, observable: &[bool]) -> usize {
+    let TerminatorKind::SwitchInt { targets, .. } = &body.basic_blocks[dispatch].terminator().kind else { return 0 };
+    let otherwise = &body.basic_blocks[targets.otherwise()];
+    if !(otherwise.statements.iter().all(|s| matches!(s.kind, StatementKind::Nop | StatementKind::StorageDead(_)))
+        && matches!(otherwise.terminator().kind, TerminatorKind::Unreachable))
+    {
+        return 0;
+    }
+    let arms: Vec<(u128, BasicBlock)> = targets.iter().collect();
+    let kept: Vec<(u128, BasicBlock)> = arms
+        .iter()
+        .copied()
+        .filter(|(value, _)| usize::try_from(*value).ok().and_then(|v| observable.get(v).copied()).unwrap_or(true))
+        .collect();
+    let removed = arms.len() - kept.len();
+    let TerminatorKind::SwitchInt { targets, .. } = &mut body.basic_blocks.as_mut()[dispatch].terminator_mut().kind else { return 0 };
+    *targets = SwitchTargets::new(kept.into_iter(), targets.otherwise());
+    removed
+}
+
+/// Every `((*self) as v).i: T` in `body` (code and debug info) names a field `i` of
+/// variant `v` of `layout` whose saved local has type `T`.
+fn check_fields<'tcx>(body: &Body<'tcx>, coroutine_ref: Local, layout: &rustc_middle::mir::CoroutineLayout<'tcx>) -> Result<(), String> {
+    struct Fields<'a, 'tcx> {
+        coroutine_ref: Local,
+        layout: &'a rustc_middle::mir::CoroutineLayout<'tcx>,
+        bad: Option<String>,
+    }
+    impl<'tcx> Visitor<'tcx> for Fields<'_, 'tcx> {
+        fn visit_place(&mut self, place: &Place<'tcx>, _: PlaceContext, _: Location) {
+            if place.local != self.coroutine_ref {
+                return;
+            }
+            if let [ProjectionElem::Deref, ProjectionElem::Downcast(_, v), ProjectionElem::Field(f, ty), ..] = place.projection.as_slice() {
+                let saved = self.layout.variant_fields.get(*v).and_then(|fields| fields.get(*f));
+                if !saved.is_some_and(|&s| self.layout.field_tys[s].ty == *ty) {
+                    self.bad.get_or_insert(format!("{place:?} names no such field"));
+                }
+            }
+        }
+    }
+    let mut fields = Fields { coroutine_ref, layout, bad: None };
+    fields.visit_body(body);
+    match fields.bad {
+        Some(why) => Err(why),
+        None => Ok(()),
+    }
+}
+
+/// The size rustc's layout computation gives the parent's coroutine type with `layout`,
+/// or `None` when a field's layout is not known here (a generic parent).
+fn parent_size<'tcx>(
+    tcx: TyCtxt<'tcx>,
+    typing_env: TypingEnv<'tcx>,
+    parent: rustc_hir::def_id::DefId,
+    layout: &rustc_middle::mir::CoroutineLayout<'tcx>,
+) -> Option<u64> {
+    use rustc_abi::LayoutData;
+    use rustc_middle::ty::layout::{LayoutCx, PrimitiveExt as _, TyAndLayout};
+    let ty::Coroutine(_, args) = *tcx.type_of(parent).instantiate_identity().skip_norm_wip().kind() else {
+        return None;
+    };
+    let layout_of = |ty: Ty<'tcx>| tcx.layout_of(typing_env.as_query_input(ty)).ok();
+    let locals: IndexVec<CoroutineSavedLocal, TyAndLayout<'tcx>> = layout
+        .field_tys
+        .iter()
+        .map(|saved| layout_of(Ty::new_maybe_uninit(tcx, saved.ty)))
+        .collect::<Option<_>>()?;
+    let prefix: IndexVec<FieldIdx, TyAndLayout<'tcx>> =
+        args.as_coroutine().upvar_tys().iter().map(layout_of).collect::<Option<_>>()?;
+    let cx = LayoutCx::new(tcx, typing_env);
+    let computed = cx
+        .calc
+        .coroutine(&locals, prefix, &layout.variant_fields, &layout.storage_conflicts, |tag| TyAndLayout {
+            ty: tag.primitive().to_ty(tcx),
+            layout: tcx.mk_layout(LayoutData::scalar(&cx, tag)),
+        })
+        .ok()?;
+    Some(computed.size.bytes())
 }

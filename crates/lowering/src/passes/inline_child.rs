@@ -107,6 +107,10 @@ pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
             Err(why) => kept.push(format!("{call:?}: {why}")),
         }
     }
+    if !spliced.is_empty() {
+        // Splices carry the children's cleared blocks; the budgets should not count them.
+        crate::body_edit::remove_unreachable_blocks(body);
+    }
     if spliced.is_empty() {
         return PassOutcome::Declined(if kept.is_empty() { "no poll of a child coroutine".into() } else { kept.join("; ") });
     }

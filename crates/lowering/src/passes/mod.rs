@@ -122,11 +122,10 @@ pub static PASSES: &[PassInfo] = &[
         summary: "a spliced child's states become variants of the parent: its tag is the parent's, \
                   its drops are its drop code, and the parent's dispatch jumps straight to the \
                   child's code for each of its states",
-        // Not a default: the child's upvars and promoted locals move into the parent's
-        // prefix, so a parent whose other states are larger than the child grows
-        // (README, "flatten_child").
+        // With inline_child, at opt-level 1 and up; under the default it declines where the
+        // future would grow (the child's upvars move into the parent's prefix).
         default_at_opt0: false,
-        default_when_optimizing: false,
+        default_when_optimizing: true,
         run: flatten_child::run,
     },
     PassInfo {
