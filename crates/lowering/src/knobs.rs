@@ -10,8 +10,8 @@
 //! | --- | --- |
 //! | `corolift=off` | no coroutine lowering: the output equals stock cg_clif's |
 //! | `corolift=default` | the passes the profile enables (see [`crate::passes::PassInfo`]) |
-//! | `corolift=all` | every pass |
-//! | `corolift=<pass>,<pass>` | exactly these passes |
+//! | `corolift=all` | every pass, in full (`inline_child` on every child, `flatten_child` without its size check) |
+//! | `corolift=<pass>,<pass>` | exactly these passes, in full |
 //! | `corolift-report=<file>` | append one JSON line per codegened resume function |
 //! | `corolift-dump=<dir>` | write each coroutine's MIR before and after lowering, and its recovered machine |
 

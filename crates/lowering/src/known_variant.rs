@@ -16,7 +16,8 @@
 //! longer merges the Pending path's state with the Ready path's), and a poll runs one
 //! switch fewer. The jump is taken only when the path from the aggregate to the switch is
 //! `goto`s through blocks that hold nothing but storage markers, the enum local is not
-//! mentioned after it is built, and the switch is the only reader of its discriminant.
+//! mentioned after it is built nor borrowed anywhere, and the switch is the only reader of
+//! its discriminant.
 
 use rustc_middle::mir::visit::{PlaceContext, Visitor};
 use rustc_middle::mir::{
@@ -52,7 +53,8 @@ pub fn thread_known_variants<'tcx>(tcx: TyCtxt<'tcx>, body: &mut Body<'tcx>) -> 
         }) else {
             continue;
         };
-        if data.statements[index + 1..].iter().any(|stmt| mentions(stmt, local)) {
+        // Nothing else may write it: not a later statement, not a pointer to it.
+        if data.statements[index + 1..].iter().any(|stmt| mentions(stmt, local)) || is_borrowed(body, local) {
             continue;
         }
         let Some((carried, switch_target)) = follow(body, target, local, discriminant) else { continue };
@@ -117,4 +119,20 @@ fn mentions(stmt: &rustc_middle::mir::Statement<'_>, local: Local) -> bool {
     let mut finds = Finds(local, false);
     finds.visit_statement(stmt, Location::START);
     finds.1
+}
+
+/// Is a reference or raw pointer to `local` (or into it) taken anywhere in `body`?
+fn is_borrowed(body: &Body<'_>, local: Local) -> bool {
+    struct Borrows(Local, bool);
+    impl<'tcx> Visitor<'tcx> for Borrows {
+        fn visit_place(&mut self, place: &rustc_middle::mir::Place<'tcx>, context: PlaceContext, _: Location) {
+            // The whole place's context: a borrow of a field borrows into the local too.
+            if place.local == self.0 && (context.is_borrow() || context.is_address_of()) {
+                self.1 = true;
+            }
+        }
+    }
+    let mut borrows = Borrows(local, false);
+    borrows.visit_body(body);
+    borrows.1
 }

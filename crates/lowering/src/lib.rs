@@ -29,6 +29,7 @@ pub mod machine;
 pub mod passes;
 pub mod report;
 pub mod splice;
+pub mod tag_flow;
 
 use rustc_hir::def_id::DefId;
 use rustc_hir::{CoroutineDesugaring, CoroutineKind, CoroutineSource};

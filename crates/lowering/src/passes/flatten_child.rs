@@ -1,56 +1,76 @@
 //! A spliced child's states become the parent's: one dispatch per poll of a nested chain.
 //!
 //! After `inline_child`, the parent still holds the child as one value of the child's
-//! coroutine type (the only field of the suspend state `k` of the await), and each poll
-//! switches twice: on the parent's state, then, in the spliced code, on the child's:
+//! coroutine type (the only field of the await's suspend state `k`), and each poll
+//! switches twice: on the parent's state, then, in the spliced code, on the child's.
+//! `middle` awaiting `leaf` (which awaits a `YieldOnce`), at -O3:
 //!
 //! ```text
-//! // before (middle awaiting leaf, leaf spliced)
-//! bb0:  _12 = discriminant((*_13)); switchInt(move _12) -> [0: bb1, 1: bb16, 2: bb16, 3: bb14, otherwise: bb7];
-//! bb14: goto -> bb3;                      // state 3's resume: back into the await loop
-//! bb3:  _8 = &mut (((*_13) as variant#3).0: {leaf}); _7 = Pin { pointer: move _8 }; ...
-//! bb17: _26 = copy (_14.0: &mut {leaf}); _25 = discriminant((*_26));
-//!       switchInt(move _25) -> [0: bb18, 1: bb33, 2: bb33, otherwise: bb31];
-//! bb18: (((*_26) as variant#3).0: u32) = copy ((*_26).0: u32); ...   // leaf's code
-//! /* variant_fields: { 0: [], 1: [], 2: [], 3: [_s0: {leaf}] } */
+//! // before (leaf spliced by inline_child)
+//! bb0:  _12 = discriminant((*_13)); switchInt(move _12) -> [0: bb1, 1: bb16, 2: bb15, 3: bb14, otherwise: bb7];
+//! bb1:  ... _5 = leaf(move _3) -> bb2; bb2: _4 = move _5; ... (((*_13) as variant#3).0: {leaf}) = move _4;
+//! bb14: goto -> ...;  // state 3: back into the await loop, then
+//! bb17: _26 = copy (_14.0: &mut {leaf}); _25 = discriminant((*_26)); switchInt(move _25) -> [...];
+//! ...   (((*_26) as variant#3).0: u32) = copy ((*_26).0: u32); ...   // leaf's own code
+//! ...   discriminant((*_26)) = 3; ... discriminant((*_13)) = 3; return   // both suspend
+//! /* variant_fields: { 0: [], 1: [], 2: [], 3: [{leaf}] } */
 //!
-//! // after: the child's states are variants of the parent; its tag is the parent's tag
-//! bb0:  _12 = discriminant((*_13));
-//!       switchInt(move _12) -> [0: bb1, 1: bb16, 2: bb16, 3: bb40, 4: bb41, 5: bb42, 6: bb43, otherwise: bb7];
-//! bb43: goto -> bb31;                     // the parent's resume path, threaded to the child's state
-//! bb18: (((*_13) as variant#3).0: u32) = copy ((*_13) as variant#3).1 ...
-//! /* variant_fields: { 0: [], 1: [], 2: [], 3: [x], 4: [], 5: [], 6: [_s1: YieldOnce] } */
+//! // after: leaf's states are middle's variants 3 (Unresumed), 4, 5 and 6 (its suspend)
+//! bb0:  _12 = discriminant((*_13)); switchInt(move _12) -> [0: bb1, 1: bb12, 2: bb12, 6: bb28, otherwise: bb6];
+//! bb1:  ... _79 = move _3; (((*_13) as variant#3).0: u32) = move _79; discriminant((*_13)) = 3; ...
+//! ...   (((*_13) as variant#6).0: u32) = copy (((*_13) as variant#3).0: u32); ...
+//! ...   discriminant((*_13)) = 6; ... return                 // the child's write is the parent's
+//! bb28: ... goto -> (leaf's code for its state 3)             // no second switch
+//! /* variant_fields: { 0: [], 1: [], 2: [], 3: [x], 4: [x], 5: [], 6: [x', YieldOnce] } */
 //! ```
 //!
-//! The child's state `c` becomes the parent's variant `V(c)`: `V(0)` is `k` itself
-//! (holding the child's upvars, which only its Unresumed code reads), the others are
-//! appended. Every access the spliced code makes through its pointer to the child is
-//! rewritten to the parent: `discriminant(child)` reads the parent's tag (its switch
-//! values mapped through `V`), `discriminant(child) = c` writes `V(c)`, and
-//! `(child as c).i` is a field of `V(c)`. The child's construction,
-//! `((*self) as k).0 = move child`, moves its upvars into `V(0)` and sets the tag to
-//! `V(0)`. Every drop of the child, in the resume body and in the parent's drop glue,
-//! becomes the child's own drop code (its `coroutine_drop` body, spliced), which reads
-//! the parent's tag the same way. The parent's own write of `k` when it suspends goes:
-//! the child has just written `V(c)` for the state it suspended in. Last, the parent's
-//! dispatch arm for each `V(c)` is threaded through the goto-only path into the spliced
-//! child's switch, straight to the child's code for `c`.
+//! The rewrite, on a copy of the body that replaces it only if every step and check
+//! worked:
+//! - **States.** The child's state `c` becomes the parent's variant `V(c)`: `V(0)` is `k`
+//!   itself and holds the child's upvars (listed in `V(1)` too, so that the layout puts
+//!   them in the prefix, as the child's own layout does), the others are appended.
+//! - **Accesses.** Every access the spliced code makes through its pointer to the child
+//!   becomes one to the parent: `discriminant(child)` reads the parent's tag (the
+//!   switch's values mapped through `V`), `discriminant(child) = c` writes `V(c)`, and
+//!   `(child as c).i` is a field of `V(c)`.
+//! - **Construction.** `((*self) as k).0 = move child` moves the upvars into `V(0)` and
+//!   sets the tag to `V(0)`. When the child is a trivial constructor's result moved there
+//!   through otherwise unused locals, the call becomes the upvars, straight from its
+//!   arguments: no copy of the whole future.
+//! - **Drops.** Every drop of the child, in the resume body and in the drop glue, becomes
+//!   the child's own drop code (its `coroutine_drop` body, spliced), which reads the
+//!   parent's tag in the same way.
+//! - **Suspends.** The parent's own write of `k` when the await suspends goes: the child
+//!   has just written `V(c)` for the state it suspended in.
+//! - **One dispatch.** A poll ends only in some states (the fixpoint of "a poll that
+//!   starts in one of them ends in", from Unresumed): the child's Unresumed, Returned and
+//!   Poisoned states are passed through within a poll, and their dispatch arms go. Each
+//!   remaining arm for a child state is threaded through the goto-only path into the
+//!   child's switch, straight to the child's code for it. A `Poll` match right after the
+//!   child's return is jumped past (`known_variant`), and every switch on the tag whose
+//!   outcome the dataflow decides becomes a jump, which removes the child's drop code
+//!   where the child has already returned.
 //!
 //! Why MIR: the layout is the `CoroutineLayout` of `optimized_mir`; the parent's size,
 //! its drop glue and what downstream crates see all follow from the same body.
 //!
-//! Preconditions (otherwise the body is left as it was), checked on a copy:
-//! - the child is an async fn or async block coroutine whose MIR, layout and drop body
-//!   are available, and which is the only field of its variant `k` and in no other;
+//! Preconditions (otherwise the body is left as it was):
+//! - the child is an async fn or async block coroutine whose MIR, layout and (sync) drop
+//!   body are available; it is the only field of its variant `k` and in no other;
 //! - every use of the child's place is its construction from a local, a drop, or a
 //!   `&mut` whose pointer only flows through moves, `Pin { pointer }` and `.0` into
-//!   places `(*ptr)...` (the spliced code): no pointer to the child escapes;
-//! - the parent's `self` reference is used only through projections, so the tag changes
-//!   only by `discriminant(..) = v` writes;
+//!   places `(*ptr)...` (the spliced code): no pointer to the child escapes, and no call
+//!   (an unspliced poll) receives one;
+//! - the parent's `self` is read once, into the coroutine reference, which is used only
+//!   through projections: the tag changes only by `discriminant(..) = v` writes;
 //! - a dataflow of the possible tag values (entry: anything; writes set it; switches on
 //!   the tag narrow it per edge) shows the tag is some `V(c)` wherever the child's code
 //!   reads it and wherever the parent wrote `k`, and exactly `V(0)` wherever the child's
-//!   upvars are read.
+//!   upvars are read;
+//! - every `(self as v).i: T` in either body names a field of the new layout of type `T`;
+//! - under `corolift=default`, rustc's layout computation, run on both layouts, gives
+//!   the future no more bytes than before (so a generic parent, whose size is not known
+//!   before monomorphization, is left alone).
 
 use rustc_abi::{FieldIdx, VariantIdx};
 use rustc_hir::{CoroutineDesugaring, CoroutineKind, CoroutineSource};
@@ -68,6 +88,7 @@ use rustc_middle::ty::{self, EarlyBinder, Instance, Ty, TyCtxt, TypingEnv};
 use super::{PassCx, PassOutcome};
 use crate::body_edit::{clear_unreachable_blocks, count_uses, remove_unreachable_blocks};
 use crate::machine::{FIRST_SUSPEND_STATE, find_dispatch};
+use crate::tag_flow::{observable_states, step, tag_set_at, tag_sets};
 use crate::splice::{SpliceSite, splice_body};
 
 /// Blocks of child drop code spliced into one body, in all.
@@ -965,109 +986,6 @@ fn rebuild_layout<'tcx>(
     Ok(())
 }
 
-/// The tag values each block may start with: `None` where no path reaches it yet.
-type TagSets = IndexVec<BasicBlock, Option<Vec<bool>>>;
-
-/// Forward dataflow of the possible tag values. The parent's writes of `k` that the
-/// rewrite will remove are treated as the no-ops they become.
-fn tag_sets(body: &Body<'_>, coroutine_ref: Local, entry: &[bool], ignored: &[(BasicBlock, usize)]) -> TagSets {
-    let variant_count = entry.len();
-    let mut sets: TagSets = IndexVec::from_elem_n(None, body.basic_blocks.len());
-    sets[START_BLOCK] = Some(entry.to_vec());
-    let mut work = vec![START_BLOCK];
-    while let Some(bb) = work.pop() {
-        let mut state = sets[bb].clone().unwrap();
-        let data = &body.basic_blocks[bb];
-        let mut tag_local: Option<Local> = None;
-        for (index, stmt) in data.statements.iter().enumerate() {
-            step(stmt, coroutine_ref, &mut state, ignored.contains(&(bb, index)), &mut tag_local);
-        }
-        let mut edges: Vec<(BasicBlock, Vec<bool>)> = Vec::new();
-        match &data.terminator().kind {
-            TerminatorKind::SwitchInt { discr: Operand::Move(p) | Operand::Copy(p), targets }
-                if tag_local.is_some() && p.as_local() == tag_local =>
-            {
-                let mut rest = state.clone();
-                for (value, target) in targets.iter() {
-                    let mut only = vec![false; variant_count];
-                    if let Some(slot) = usize::try_from(value).ok().filter(|&v| v < variant_count) {
-                        only[slot] = state[slot];
-                        rest[slot] = false;
-                    }
-                    edges.push((target, only));
-                }
-                edges.push((targets.otherwise(), rest));
-            }
-            _ => {
-                for target in data.terminator().successors() {
-                    edges.push((target, state.clone()));
-                }
-            }
-        }
-        for (target, incoming) in edges {
-            let slot = &mut sets[target];
-            let changed = match slot {
-                None => {
-                    *slot = Some(incoming);
-                    true
-                }
-                Some(existing) => {
-                    let mut changed = false;
-                    for (e, i) in existing.iter_mut().zip(&incoming) {
-                        if *i && !*e {
-                            *e = true;
-                            changed = true;
-                        }
-                    }
-                    changed
-                }
-            };
-            if changed {
-                work.push(target);
-            }
-        }
-    }
-    sets
-}
-
-/// One statement's effect on the possible tag values.
-fn step(stmt: &Statement<'_>, coroutine_ref: Local, state: &mut [bool], ignored: bool, tag_local: &mut Option<Local>) {
-    match &stmt.kind {
-        StatementKind::SetDiscriminant { place, variant_index }
-            if place.local == coroutine_ref && place.projection.as_slice() == [ProjectionElem::Deref] =>
-        {
-            if !ignored {
-                state.iter_mut().for_each(|s| *s = false);
-                if let Some(slot) = state.get_mut(variant_index.as_usize()) {
-                    *slot = true;
-                }
-            }
-            *tag_local = None;
-        }
-        StatementKind::Assign(assign) => {
-            if let Rvalue::Discriminant(place) = &assign.1
-                && place.local == coroutine_ref
-                && place.projection.as_slice() == [ProjectionElem::Deref]
-            {
-                *tag_local = assign.0.as_local();
-            } else if Some(assign.0.local) == *tag_local {
-                *tag_local = None;
-            }
-        }
-        _ => {}
-    }
-}
-
-/// The tag values at one statement.
-fn tag_set_at(body: &Body<'_>, sets: &TagSets, coroutine_ref: Local, location: Location, ignored: &[(BasicBlock, usize)]) -> Option<Vec<bool>> {
-    let mut state = sets[location.block].clone()?;
-    let mut tag_local = None;
-    for (index, stmt) in body.basic_blocks[location.block].statements[..location.statement_index].iter().enumerate() {
-        step(stmt, coroutine_ref, &mut state, ignored.contains(&(location.block, index)), &mut tag_local);
-    }
-    Some(state)
-}
-
 fn check_tags(body: &Body<'_>, coroutine_ref: Local, variant_count: usize, map: StateMap, edit: &BodyEdit) -> Result<(), String> {
     let sets = tag_sets(body, coroutine_ref, &vec![true; variant_count], &edit.parent_writes);
     let only_child = |set: &[bool]| set.iter().enumerate().all(|(v, &s)| !s || map.is_child_variant(v as u32));
@@ -1249,38 +1167,6 @@ fn fold_tag_switches(body: &mut Body<'_>, coroutine_ref: Local, entry: &[bool]) 
         data.terminator_mut().kind = TerminatorKind::Goto { target };
     }
     folds.len()
-}
-
-/// The tag values a poll can end with, and so the next poll and the drop glue start
-/// from: the least set holding Unresumed that is closed under "a poll that starts in one
-/// of them returns or unwinds in". Nothing but this body's own writes changes the tag
-/// (`self_ref_only_projected`), and a pinned coroutine is not moved.
-fn observable_states(body: &Body<'_>, coroutine_ref: Local, variant_count: usize) -> Vec<bool> {
-    let mut observable = vec![false; variant_count];
-    observable[0] = true;
-    loop {
-        let sets = tag_sets(body, coroutine_ref, &observable, &[]);
-        let mut next = observable.clone();
-        for (bb, data) in body.basic_blocks.iter_enumerated() {
-            // A poll ends at a return, at a resume of unwinding, and at any terminator that
-            // unwinds straight out of the function.
-            let exits = matches!(data.terminator().kind, TerminatorKind::Return | TerminatorKind::UnwindResume)
-                || data.terminator().unwind() == Some(&rustc_middle::mir::UnwindAction::Continue);
-            if !exits {
-                continue;
-            }
-            let Some(exit) = tag_set_at(body, &sets, coroutine_ref, Location { block: bb, statement_index: data.statements.len() }, &[]) else {
-                continue;
-            };
-            for (slot, possible) in next.iter_mut().zip(exit) {
-                *slot |= possible;
-            }
-        }
-        if next == observable {
-            return observable;
-        }
-        observable = next;
-    }
 }
 
 /// Removes the dispatch arms of states no poll ends in, when the switch's otherwise is
