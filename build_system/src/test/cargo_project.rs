@@ -45,12 +45,20 @@ pub fn run(env: &Env) -> Result<()> {
     };
     let wrapper = env.dirs.dist.join("cargo-corolift");
     let report = out_dir.join("report.jsonl");
+    let all_report = out_dir.join("report-all.jsonl");
+    let _ = std::fs::remove_file(&all_report);
     let runs: &[(&str, &[&str], Option<String>)] = &[
         ("corolift dev", &[], None),
         ("corolift release", &["--release"], Some(format!("-Cllvm-args=corolift-report={}", report.display()))),
         ("corolift=off release", &["--release"], Some("-Cllvm-args=corolift=off".into())),
-        // Every pass: inline_child splices the other crate's children from their metadata MIR.
-        ("corolift=all release", &["--release"], Some("-Cllvm-args=corolift=all".into())),
+        // Every pass: inline_child splices the other crate's children from their metadata
+        // MIR, and flatten_child makes them part of the parent (their layout and drop code
+        // from metadata too).
+        (
+            "corolift=all release",
+            &["--release"],
+            Some(format!("-Cllvm-args=corolift=all -Cllvm-args=corolift-report={}", all_report.display())),
+        ),
     ];
     for (name, args, rustflags) in runs {
         let mut cmd = Command::new(&wrapper);
@@ -93,5 +101,17 @@ pub fn run(env: &Env) -> Result<()> {
         Ok(())
     })();
     env.tally.record("cargo", "report covers both crates", result);
+    let result = (|| {
+        let text = std::fs::read_to_string(&all_report).map_err(|e| format!("no report at {}: {e}", all_report.display()))?;
+        let line = text
+            .lines()
+            .find(|l| l.contains("\"function\":\"wraps_doubled::{closure#0}\""))
+            .ok_or("no report line for wraps_doubled::{closure#0} under corolift=all")?;
+        if !line.contains("\"pass\":\"flatten_child\",\"applied\":true,\"why\":\"corolift_test_child::doubled::{closure#0}") {
+            return Err(format!("flatten_child did not flatten the other crate's child:\n{line}"));
+        }
+        Ok(())
+    })();
+    env.tally.record("cargo", "corolift=all flattens another crate's child", result);
     Ok(())
 }

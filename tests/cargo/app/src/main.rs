@@ -25,6 +25,13 @@ async fn ready_children(n: u32) -> String {
     format!("{a} {b} {c}")
 }
 
+/// Awaits another crate's async fn and holds nothing else across the await: under
+/// `corolift=all` the child is spliced and flattened from that crate's metadata MIR (its
+/// resume code, its layout and its drop code).
+async fn wraps_doubled(n: u32) -> u32 {
+    doubled(n).await + 1
+}
+
 fn block_on<F: Future>(fut: F) -> (F::Output, u32) {
     let mut fut = std::pin::pin!(fut);
     let mut cx = Context::from_waker(Waker::noop());
@@ -46,4 +53,10 @@ fn main() {
     println!("checksum = {:?}", block_on(checksum((1..n + 5).collect())));
     println!("ready_children = {:?}", block_on(ready_children(n)));
     println!("checksum_blocking = {}", checksum_blocking((1..n + 7).collect()));
+    println!("wraps_doubled = {:?}", block_on(wraps_doubled(n)));
+    // Dropped while the other crate's child is suspended: its spliced drop code runs.
+    let mut fut = Box::pin(wraps_doubled(n));
+    let pending = fut.as_mut().poll(&mut Context::from_waker(Waker::noop())).is_pending();
+    drop(fut);
+    println!("wraps_doubled dropped while pending: {pending}");
 }
