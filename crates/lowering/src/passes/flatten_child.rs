@@ -105,18 +105,19 @@ pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
             return PassOutcome::Declined("the body has no coroutine layout".into());
         };
         let candidate = layout.variant_fields.iter_enumerated().find_map(|(variant, fields)| {
-            let [saved] = fields.raw.as_slice() else { return None };
-            let ty = layout.field_tys[*saved].ty;
-            let held_once = layout.variant_fields.iter().filter(|fs| fs.raw.contains(saved)).count() == 1;
-            (variant.as_u32() >= FIRST_SUSPEND_STATE
-                && held_once
-                && matches!(ty.kind(), ty::Coroutine(..))
-                && !refused.contains(&ty))
-            .then_some((variant, *saved, ty))
+            if variant.as_u32() < FIRST_SUSPEND_STATE {
+                return None;
+            }
+            fields.iter_enumerated().find_map(|(field, saved)| {
+                let ty = layout.field_tys[*saved].ty;
+                let held_once = layout.variant_fields.iter().filter(|fs| fs.raw.contains(saved)).count() == 1;
+                (held_once && matches!(ty.kind(), ty::Coroutine(..)) && !refused.contains(&ty))
+                    .then_some((variant, field, *saved, ty))
+            })
         });
-        let Some((variant, saved, child_ty)) = candidate else { break };
+        let Some((variant, field, saved, child_ty)) = candidate else { break };
         let mut candidate_body = body.clone();
-        match flatten(cx, &mut candidate_body, variant, saved, child_ty) {
+        match flatten(cx, &mut candidate_body, variant, field, saved, child_ty) {
             Ok(evidence) => {
                 *body = candidate_body;
                 flattened.push(evidence);
@@ -129,7 +130,7 @@ pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
     }
     if flattened.is_empty() {
         return PassOutcome::Declined(if kept.is_empty() {
-            "no suspend state holds just a child coroutine".into()
+            "no suspend state holds a child coroutine".into()
         } else {
             kept.join("; ")
         });
@@ -150,6 +151,10 @@ struct StateMap {
     base: u32,
     child_states: u32,
     upvars: usize,
+    /// The child's field in the holder variant, before.
+    child_field: FieldIdx,
+    /// The holder's other fields: first in every `V(c)`, in their order.
+    kept_fields: usize,
 }
 
 impl StateMap {
@@ -161,7 +166,16 @@ impl StateMap {
     }
     /// A field `i` of the child's state `c`, in the parent's variant `V(c)`.
     fn field(&self, child_state: u32, field: FieldIdx) -> FieldIdx {
-        if child_state == 0 { FieldIdx::from_usize(self.upvars + field.as_usize()) } else { field }
+        let after_upvars = if child_state == 0 { self.upvars } else { 0 };
+        FieldIdx::from_usize(self.kept_fields + after_upvars + field.as_usize())
+    }
+    /// The child's upvar `u`, in `V(0)`.
+    fn upvar(&self, upvar: FieldIdx) -> FieldIdx {
+        FieldIdx::from_usize(self.kept_fields + upvar.as_usize())
+    }
+    /// One of the holder's other fields, once the child's is gone from between them.
+    fn kept(&self, field: FieldIdx) -> FieldIdx {
+        if field > self.child_field { FieldIdx::from_usize(field.as_usize() - 1) } else { field }
     }
 }
 
@@ -169,6 +183,7 @@ fn flatten<'tcx>(
     cx: &PassCx<'tcx>,
     body: &mut Body<'tcx>,
     holder: VariantIdx,
+    child_field: FieldIdx,
     saved: CoroutineSavedLocal,
     child_ty: Ty<'tcx>,
 ) -> Result<String, String> {
@@ -207,6 +222,8 @@ fn flatten<'tcx>(
         base: parent_layout.variant_fields.len() as u32,
         child_states: child_layout.variant_fields.len() as u32,
         upvars: upvar_tys.len(),
+        child_field,
+        kept_fields: parent_layout.variant_fields[holder].len() - 1,
     };
     if map.child_states < FIRST_SUSPEND_STATE {
         return Err("the child has fewer than three states".into());
@@ -223,10 +240,13 @@ fn flatten<'tcx>(
     let drop_edit = edit_body(tcx, drop_body, drop_ref, map, child_ty, &child_drop, &mut budget, false)
         .map_err(|why| format!("drop body: {why}"))?;
 
-    // 2. The dispatches send every child state to the arm that resumed the child.
-    add_child_arms(body, dispatch, map)?;
+    // 2. Every switch on the tag that was there before (the dispatches first, and the
+    //    switches of children flattened earlier) sends each child state where it sent `k`.
+    has_holder_arm(body, dispatch, map).map_err(|why| format!("resume body: {why}"))?;
+    extend_holder_arms(body, coroutine_ref, map, &resume_edit.tag_reads);
     let drop_body = body.coroutine.as_mut().unwrap().coroutine_drop.as_mut().unwrap();
-    add_child_arms(drop_body, drop_dispatch, map)?;
+    has_holder_arm(drop_body, drop_dispatch, map).map_err(|why| format!("drop body: {why}"))?;
+    extend_holder_arms(drop_body, drop_ref, map, &drop_edit.tag_reads);
 
     // 3. The layout; every field named in either body must exist in it, with its type.
     rebuild_layout(tcx, body, saved, map, &upvar_tys, child_layout, instance, typing_env)?;
@@ -328,7 +348,7 @@ fn edit_body<'tcx>(
         projection: tcx.mk_place_elems(&[
             ProjectionElem::Deref,
             ProjectionElem::Downcast(None, map.holder),
-            ProjectionElem::Field(FieldIdx::ZERO, child_ty),
+            ProjectionElem::Field(map.child_field, child_ty),
         ]),
     };
     let upvar_tys: Vec<Ty<'tcx>> = match child_ty.kind() {
@@ -339,9 +359,14 @@ fn edit_body<'tcx>(
         place.local == coroutine_ref
             && matches!(place.projection.as_slice(),
                 [ProjectionElem::Deref, ProjectionElem::Downcast(_, v), ProjectionElem::Field(f, ty)]
-                    if *v == map.holder && *f == FieldIdx::ZERO && *ty == child_ty)
+                    if *v == map.holder && *f == map.child_field && *ty == child_ty)
     };
     self_ref_only_projected(body, coroutine_ref, is_resume)?;
+    // The holder's other fields close the gap the child leaves (code and debug info).
+    if map.kept_fields > 0 {
+        let mut renumber = KeptFields { tcx, coroutine_ref, map };
+        renumber.visit_body(body);
+    }
     // Cheap first: a child still polled through a call (not spliced) stays a value.
     let early_pointers = child_pointers(body, &is_child_place)?;
     let polled_by_call = body.basic_blocks.iter().any(|data| {
@@ -429,7 +454,7 @@ fn edit_body<'tcx>(
                     projection: tcx.mk_place_elems(&[
                         ProjectionElem::Deref,
                         ProjectionElem::Downcast(None, map.holder),
-                        ProjectionElem::Field(FieldIdx::from_usize(u), ty),
+                        ProjectionElem::Field(map.upvar(FieldIdx::from_usize(u)), ty),
                     ]),
                 };
                 replacement.push(Statement::new(
@@ -491,7 +516,7 @@ fn edit_body<'tcx>(
         place.local == coroutine_ref
             && matches!(place.projection.as_slice(),
                 [ProjectionElem::Deref, ProjectionElem::Downcast(_, v), ProjectionElem::Field(f, ty), ..]
-                    if *v == map.holder && *f == FieldIdx::ZERO && *ty == child_ty)
+                    if *v == map.holder && *f == map.child_field && *ty == child_ty)
     };
     body.var_debug_info.retain(|info| match &info.value {
         VarDebugInfoContents::Place(place) => {
@@ -825,7 +850,7 @@ impl<'tcx> MutVisitor<'tcx> for ChildAccess<'_, 'tcx> {
                 let mut new = vec![
                     ProjectionElem::Deref,
                     ProjectionElem::Downcast(None, self.map.holder),
-                    ProjectionElem::Field(*upvar, *ty),
+                    ProjectionElem::Field(self.map.upvar(*upvar), *ty),
                 ];
                 new.extend_from_slice(rest);
                 new
@@ -837,6 +862,34 @@ impl<'tcx> MutVisitor<'tcx> for ChildAccess<'_, 'tcx> {
         };
         place.local = self.coroutine_ref;
         place.projection = self.tcx.mk_place_elems(&new);
+    }
+}
+
+/// `((*self) as k).j` for the holder's fields other than the child's: their index once the
+/// child's field is gone (they come first in every `V(c)`, in the same order).
+struct KeptFields<'tcx> {
+    tcx: TyCtxt<'tcx>,
+    coroutine_ref: Local,
+    map: StateMap,
+}
+
+impl<'tcx> MutVisitor<'tcx> for KeptFields<'tcx> {
+    fn tcx(&self) -> TyCtxt<'tcx> {
+        self.tcx
+    }
+
+    fn visit_place(&mut self, place: &mut Place<'tcx>, _: PlaceContext, _: Location) {
+        if place.local != self.coroutine_ref {
+            return;
+        }
+        let mut elems: Vec<PlaceElem<'tcx>> = place.projection.to_vec();
+        if let [ProjectionElem::Deref, ProjectionElem::Downcast(_, v), ProjectionElem::Field(field, _), ..] = elems.as_mut_slice()
+            && *v == self.map.holder
+            && *field != self.map.child_field
+        {
+            *field = self.map.kept(*field);
+            place.projection = self.tcx.mk_place_elems(&elems);
+        }
     }
 }
 
@@ -867,20 +920,56 @@ impl<'tcx> Visitor<'tcx> for ChildPlaceUse<'_, 'tcx> {
 }
 
 /// Every dispatch value `k` gains the child's other states, to the same arm.
-fn add_child_arms(body: &mut Body<'_>, dispatch: BasicBlock, map: StateMap) -> Result<(), String> {
-    let TerminatorKind::SwitchInt { targets, .. } = &mut body.basic_blocks.as_mut()[dispatch].terminator_mut().kind else {
+fn has_holder_arm(body: &Body<'_>, dispatch: BasicBlock, map: StateMap) -> Result<(), String> {
+    let TerminatorKind::SwitchInt { targets, .. } = &body.basic_blocks[dispatch].terminator().kind else {
         return Err("the dispatch is not a switch".into());
     };
     let holder = map.holder.as_u32() as u128;
-    let Some(arm) = targets.iter().find(|(value, _)| *value == holder).map(|(_, t)| t) else {
-        return Err(format!("the dispatch has no arm for state {holder}"));
-    };
-    let mut arms: Vec<(u128, BasicBlock)> = targets.iter().collect();
-    for state in 1..map.child_states {
-        arms.push((map.variant(state).as_u32() as u128, arm));
+    match targets.iter().any(|(value, _)| value == holder) {
+        true => Ok(()),
+        false => Err(format!("the dispatch has no arm for state {holder}")),
     }
-    *targets = SwitchTargets::new(arms.into_iter(), targets.otherwise());
-    Ok(())
+}
+
+/// Every switch on a tag read, other than the child's own (`child_reads`), that has an
+/// arm for the holder `k` gets one for each new variant `V(c)`, `c >= 1`, to the same
+/// target: the tag now says "`k`, with the child in state `c`". Returns how many switches.
+fn extend_holder_arms(body: &mut Body<'_>, coroutine_ref: Local, map: StateMap, child_reads: &[Location]) -> usize {
+    let holder = map.holder.as_u32() as u128;
+    let mut extended = 0;
+    for (bb, data) in body.basic_blocks.as_mut().iter_enumerated_mut() {
+        let mut read: Option<(Local, usize)> = None;
+        for (index, stmt) in data.statements.iter().enumerate() {
+            if let StatementKind::Assign(assign) = &stmt.kind {
+                if let Rvalue::Discriminant(place) = &assign.1
+                    && place.local == coroutine_ref
+                    && place.projection.as_slice() == [ProjectionElem::Deref]
+                {
+                    read = assign.0.as_local().map(|local| (local, index));
+                } else if read.is_some_and(|(local, _)| assign.0.local == local) {
+                    read = None;
+                }
+            }
+        }
+        let Some((local, index)) = read else { continue };
+        if child_reads.contains(&Location { block: bb, statement_index: index }) {
+            continue;
+        }
+        let TerminatorKind::SwitchInt { discr: Operand::Move(p) | Operand::Copy(p), targets } = &mut data.terminator_mut().kind else {
+            continue;
+        };
+        if p.as_local() != Some(local) {
+            continue;
+        }
+        let Some(arm) = targets.iter().find(|(value, _)| *value == holder).map(|(_, t)| t) else { continue };
+        let mut arms: Vec<(u128, BasicBlock)> = targets.iter().collect();
+        for state in 1..map.child_states {
+            arms.push((map.variant(state).as_u32() as u128, arm));
+        }
+        *targets = SwitchTargets::new(arms.into_iter(), targets.otherwise());
+        extended += 1;
+    }
+    extended
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -925,14 +1014,18 @@ fn rebuild_layout<'tcx>(
         .map(|fields| fields.iter().filter(|&&s| s != saved).map(|&s| kept_index(s)).collect())
         .collect();
     let child_field = |s: CoroutineSavedLocal| CoroutineSavedLocal::from_usize(child_base + s.as_usize());
-    let mut holder_fields: IndexVec<FieldIdx, CoroutineSavedLocal> =
-        (0..upvar_tys.len()).map(|u| CoroutineSavedLocal::from_usize(upvar_base + u)).collect();
+    // The holder's other fields lead every `V(c)`: held by several variants, they are laid
+    // out in the prefix, where any variant's projection reaches them.
+    let kept_holder_fields: IndexVec<FieldIdx, CoroutineSavedLocal> = variant_fields[map.holder].clone();
+    debug_assert_eq!(kept_holder_fields.len(), map.kept_fields);
+    let mut holder_fields = kept_holder_fields.clone();
+    holder_fields.extend((0..upvar_tys.len()).map(|u| CoroutineSavedLocal::from_usize(upvar_base + u)));
     holder_fields.extend(child_layout.variant_fields[VariantIdx::from_u32(0)].iter().map(|&s| child_field(s)));
     variant_fields[map.holder] = holder_fields;
     let mut variant_source_info = layout.variant_source_info.clone();
     for state in 1..map.child_states {
-        let mut fields: IndexVec<FieldIdx, CoroutineSavedLocal> =
-            child_layout.variant_fields[VariantIdx::from_u32(state)].iter().map(|&s| child_field(s)).collect();
+        let mut fields = kept_holder_fields.clone();
+        fields.extend(child_layout.variant_fields[VariantIdx::from_u32(state)].iter().map(|&s| child_field(s)));
         if state == 1 {
             // The upvars are named by the Returned state too (after its own fields, which
             // it has none of): held by two variants, they are laid out in the prefix, as

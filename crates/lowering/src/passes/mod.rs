@@ -60,9 +60,11 @@ pub struct PassInfo {
 /// `returned_arm` next, so that an await-free child (lowered by the
 /// same pipeline when its own MIR is requested) has no Pending return for `ready_child`
 /// to see; `merge_states` and `ready_child` leave states without writes, which
-/// `dead_states` removes; a body left without suspend states is then `await_free`.
-/// `last_arm_default` and `single_return` come last: they change the shapes the others
-/// recognise (the dispatch's arms, "state write, then `return`").
+/// `dead_states` removes; `flatten_child` right after `inline_child`, on the children it
+/// spliced (it needs the dispatch as `inline_child` leaves it, before `last_arm_default`
+/// turns an arm into the otherwise); a body left without suspend states is then
+/// `await_free`. `last_arm_default` and `single_return` come last: they change the shapes
+/// the others recognise (the dispatch's arms, "state write, then `return`").
 pub static PASSES: &[PassInfo] = &[
     PassInfo {
         name: "await_calls",
