@@ -1,8 +1,8 @@
 // flatten_child (corolift=all): spliced children's states become the parent's variants.
 // A 3-deep chain, a child with a Drop local live across its await (its drop code is
 // spliced into the parent's drop glue), a child with by-reference upvars, and a parent
-// that holds more than the child across the await (kept: the child is not alone in its
-// state).
+// that holds other locals across the awaits (they stay in the prefix, before the child's
+// states' fields).
 //@ compile-flags: -Cllvm-args=corolift=all
 use std::future::Future;
 use std::pin::Pin;

@@ -1,8 +1,8 @@
 //! A spliced child's states become the parent's: one dispatch per poll of a nested chain.
 //!
 //! After `inline_child`, the parent still holds the child as one value of the child's
-//! coroutine type (the only field of the await's suspend state `k`), and each poll
-//! switches twice: on the parent's state, then, in the spliced code, on the child's.
+//! coroutine type (a field of the await's suspend state `k`), and each poll switches
+//! twice: on the parent's state, then, in the spliced code, on the child's.
 //! `middle` awaiting `leaf` (which awaits a `YieldOnce`), at -O3:
 //!
 //! ```text
@@ -28,7 +28,12 @@
 //! worked:
 //! - **States.** The child's state `c` becomes the parent's variant `V(c)`: `V(0)` is `k`
 //!   itself and holds the child's upvars (listed in `V(1)` too, so that the layout puts
-//!   them in the prefix, as the child's own layout does), the others are appended.
+//!   them in the prefix, as the child's own layout does), the others are appended. The
+//!   other saved locals `k` held lead every `V(c)`, in their order: held by several
+//!   variants, they stay in the prefix, where `k`'s projections still reach them.
+//! - **Other switches.** Every switch on the tag that was already there and has an arm
+//!   for `k` (the dispatches, and the code of children flattened before) gets an arm for
+//!   each `V(c)` to the same place: the tag now says "`k`, with the child in `c`".
 //! - **Accesses.** Every access the spliced code makes through its pointer to the child
 //!   becomes one to the parent: `discriminant(child)` reads the parent's tag (the
 //!   switch's values mapped through `V`), `discriminant(child) = c` writes `V(c)`, and
@@ -56,7 +61,7 @@
 //!
 //! Preconditions (otherwise the body is left as it was):
 //! - the child is an async fn or async block coroutine whose MIR, layout and (sync) drop
-//!   body are available; it is the only field of its variant `k` and in no other;
+//!   body are available, held by one suspend variant `k` and no other;
 //! - every use of the child's place is its construction from a local, a drop, or a
 //!   `&mut` whose pointer only flows through moves, `Pin { pointer }` and `.0` into
 //!   places `(*ptr)...` (the spliced code): no pointer to the child escapes, and no call
