@@ -252,6 +252,11 @@ fn flatten<'tcx>(
     let drop_body = body.coroutine.as_mut().unwrap().coroutine_drop.as_mut().unwrap();
     has_holder_arm(drop_body, drop_dispatch, map).map_err(|why| format!("drop body: {why}"))?;
     extend_holder_arms(drop_body, drop_ref, map, &drop_edit.tag_reads);
+    // Every tag read must be the one the switch ending its block uses: a switch reached
+    // otherwise would not have been given the child's states.
+    tag_reads_feed_switches(body, coroutine_ref).map_err(|why| format!("resume body: {why}"))?;
+    let drop_body = body.coroutine.as_ref().unwrap().coroutine_drop.as_ref().unwrap();
+    tag_reads_feed_switches(drop_body, drop_ref).map_err(|why| format!("drop body: {why}"))?;
 
     // 3. The layout; every field named in either body must exist in it, with its type.
     rebuild_layout(tcx, body, saved, map, &upvar_tys, child_layout, instance, typing_env)?;
@@ -498,6 +503,7 @@ fn edit_body<'tcx>(
         for (index, stmt) in data.statements.iter().enumerate() {
             if let StatementKind::SetDiscriminant { place, variant_index } = &stmt.kind
                 && place.local == coroutine_ref
+                && place.projection.as_slice() == [ProjectionElem::Deref]
                 && *variant_index == map.holder
                 && !construction_writes.contains(&(bb, index))
             {
@@ -925,6 +931,33 @@ impl<'tcx> Visitor<'tcx> for ChildPlaceUse<'_, 'tcx> {
 }
 
 /// Every dispatch value `k` gains the child's other states, to the same arm.
+fn tag_reads_feed_switches(body: &Body<'_>, coroutine_ref: Local) -> Result<(), String> {
+    for (bb, data) in body.basic_blocks.iter_enumerated() {
+        let mut pending: Option<Local> = None;
+        for stmt in &data.statements {
+            let StatementKind::Assign(assign) = &stmt.kind else { continue };
+            let reads_tag = matches!(&assign.1, Rvalue::Discriminant(place)
+                if place.local == coroutine_ref && place.projection.as_slice() == [ProjectionElem::Deref]);
+            if reads_tag {
+                if pending.is_some() {
+                    return Err(format!("{bb:?} reads the tag twice"));
+                }
+                pending = Some(assign.0.as_local().ok_or_else(|| format!("{bb:?} reads the tag into a projection"))?);
+            } else if pending.is_some_and(|local| assign.0.local == local) {
+                return Err(format!("{bb:?} overwrites its tag read"));
+            }
+        }
+        if let Some(local) = pending {
+            let feeds = matches!(&data.terminator().kind,
+                TerminatorKind::SwitchInt { discr: Operand::Move(p) | Operand::Copy(p), .. } if p.as_local() == Some(local));
+            if !feeds || count_uses(body, local) != 2 {
+                return Err(format!("the tag read in {bb:?} is not (only) its switch's"));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn has_holder_arm(body: &Body<'_>, dispatch: BasicBlock, map: StateMap) -> Result<(), String> {
     let TerminatorKind::SwitchInt { targets, .. } = &body.basic_blocks[dispatch].terminator().kind else {
         return Err("the dispatch is not a switch".into());
@@ -1183,11 +1216,12 @@ fn thread_path(body: &mut Body<'_>, start: BasicBlock, coroutine_ref: Local, val
             TerminatorKind::SwitchInt { discr: Operand::Move(p) | Operand::Copy(p), targets }
                 if tag_local.is_some() && p.as_local() == tag_local =>
             {
-                break targets.target_for_value(value);
+                break (targets.target_for_value(value), tag_local);
             }
             _ => return None,
         }
     };
+    let (end, switch_read) = end;
     // The switch block's statements run too, but its tag read, then the jump goes straight
     // to the arm.
     path.push(block);
@@ -1199,11 +1233,13 @@ fn thread_path(body: &mut Body<'_>, start: BasicBlock, coroutine_ref: Local, val
         let next = if last { end } else { BasicBlock::from_usize(first.as_usize() + i + 1) };
         let mut statements = data.statements.clone();
         if last {
-            // The switch's tag read has no reader in the copy.
+            // The switch's own tag read has no reader in the copy; nothing else goes.
             for stmt in &mut statements {
                 if let StatementKind::Assign(assign) = &stmt.kind
                     && let Rvalue::Discriminant(place) = &assign.1
                     && place.local == coroutine_ref
+                    && place.projection.as_slice() == [ProjectionElem::Deref]
+                    && assign.0.as_local() == switch_read
                 {
                     stmt.make_nop(true);
                 }
@@ -1299,10 +1335,13 @@ fn check_fields<'tcx>(body: &Body<'tcx>, coroutine_ref: Local, layout: &rustc_mi
     }
     impl<'tcx> Visitor<'tcx> for Fields<'_, 'tcx> {
         fn visit_place(&mut self, place: &Place<'tcx>, _: PlaceContext, _: Location) {
-            if place.local != self.coroutine_ref {
-                return;
-            }
-            if let [ProjectionElem::Deref, ProjectionElem::Downcast(_, v), ProjectionElem::Field(f, ty), ..] = place.projection.as_slice() {
+            // Through the coroutine reference, or (debug info may) through `self.0`.
+            let projection = match place.projection.as_slice() {
+                elems if place.local == self.coroutine_ref => elems,
+                [ProjectionElem::Field(..), rest @ ..] if place.local == Local::from_u32(1) => rest,
+                _ => return,
+            };
+            if let [ProjectionElem::Deref, ProjectionElem::Downcast(_, v), ProjectionElem::Field(f, ty), ..] = projection {
                 let saved = self.layout.variant_fields.get(*v).and_then(|fields| fields.get(*f));
                 if !saved.is_some_and(|&s| self.layout.field_tys[s].ty == *ty) {
                     self.bad.get_or_insert(format!("{place:?} names no such field"));
