@@ -82,7 +82,13 @@ fn produce(env: &Env, config: &BuildConfig, program: &Path, dump: &Path) -> std:
     for rel in files_below(dump).map_err(|e| e.0)? {
         let name = rel.to_string_lossy().into_owned();
         let Some(stem) = name.strip_suffix(".machine") else { continue };
-        let read = |suffix: &str| std::fs::read_to_string(dump.join(format!("{stem}{suffix}"))).map_err(|e| e.to_string());
+        // Types of async blocks name their file: the checkout's path becomes `$ROOT`.
+        let root = env.dirs.root.display().to_string();
+        let read = |suffix: &str| {
+            std::fs::read_to_string(dump.join(format!("{stem}{suffix}")))
+                .map(|text| text.replace(&root, "$ROOT"))
+                .map_err(|e| e.to_string())
+        };
         files.push((format!("{stem}.machine"), read(".machine")?));
         files.push((format!("{stem}.diff"), unified_diff(&read(".before.mir")?, &read(".after.mir")?)));
     }
