@@ -8,7 +8,7 @@
 //! is used only through projections before it relies on the sets.
 
 use rustc_index::IndexVec;
-use rustc_middle::mir::{BasicBlock, Body, Local, Location, Operand, ProjectionElem, Rvalue, START_BLOCK, Statement, StatementKind, TerminatorKind};
+use rustc_middle::mir::{BasicBlock, Body, Local, Location, Operand, Place, ProjectionElem, Rvalue, START_BLOCK, Statement, StatementKind, TerminatorKind};
 
 /// The tag values each block may start with: `None` where no path reaches it yet.
 pub type TagSets = IndexVec<BasicBlock, Option<Vec<bool>>>;
@@ -75,32 +75,53 @@ pub fn tag_sets(body: &Body<'_>, coroutine_ref: Local, entry: &[bool], ignored: 
     sets
 }
 
+/// Whether `place` is `(*coroutine_ref)`: the coroutine itself, through the body's `self`.
+pub fn is_coroutine(place: &Place<'_>, coroutine_ref: Local) -> bool {
+    place.local == coroutine_ref && place.projection.as_slice() == [ProjectionElem::Deref]
+}
+
+/// Where `stmt` puts the tag, if it is the read `_t = discriminant((*coroutine_ref))`.
+pub fn tag_read_into<'a, 'tcx>(stmt: &'a Statement<'tcx>, coroutine_ref: Local) -> Option<&'a Place<'tcx>> {
+    match &stmt.kind {
+        StatementKind::Assign(assign) => match &assign.1 {
+            Rvalue::Discriminant(place) if is_coroutine(place, coroutine_ref) => Some(&assign.0),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Follows, statement by statement within one block, which local holds the tag just
+/// read: a tag read sets it, any other assignment to that local clears it. Says whether
+/// `stmt` was a tag read.
+pub fn track_tag_local(stmt: &Statement<'_>, coroutine_ref: Local, tag_local: &mut Option<Local>) -> bool {
+    if let Some(into) = tag_read_into(stmt, coroutine_ref) {
+        *tag_local = into.as_local();
+        return true;
+    }
+    if let StatementKind::Assign(assign) = &stmt.kind
+        && Some(assign.0.local) == *tag_local
+    {
+        *tag_local = None;
+    }
+    false
+}
+
 /// One statement's effect on the possible tag values.
 pub fn step(stmt: &Statement<'_>, coroutine_ref: Local, state: &mut [bool], ignored: bool, tag_local: &mut Option<Local>) {
-    match &stmt.kind {
-        StatementKind::SetDiscriminant { place, variant_index }
-            if place.local == coroutine_ref && place.projection.as_slice() == [ProjectionElem::Deref] =>
-        {
-            if !ignored {
-                state.iter_mut().for_each(|s| *s = false);
-                if let Some(slot) = state.get_mut(variant_index.as_usize()) {
-                    *slot = true;
-                }
-            }
-            *tag_local = None;
-        }
-        StatementKind::Assign(assign) => {
-            if let Rvalue::Discriminant(place) = &assign.1
-                && place.local == coroutine_ref
-                && place.projection.as_slice() == [ProjectionElem::Deref]
-            {
-                *tag_local = assign.0.as_local();
-            } else if Some(assign.0.local) == *tag_local {
-                *tag_local = None;
+    if let StatementKind::SetDiscriminant { place, variant_index } = &stmt.kind
+        && is_coroutine(place, coroutine_ref)
+    {
+        if !ignored {
+            state.iter_mut().for_each(|s| *s = false);
+            if let Some(slot) = state.get_mut(variant_index.as_usize()) {
+                *slot = true;
             }
         }
-        _ => {}
+        *tag_local = None;
+        return;
     }
+    track_tag_local(stmt, coroutine_ref, tag_local);
 }
 
 /// The tag values at one statement.

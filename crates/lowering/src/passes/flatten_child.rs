@@ -93,7 +93,7 @@ use rustc_middle::ty::{self, EarlyBinder, Instance, Ty, TyCtxt, TypingEnv};
 use super::{PassCx, PassOutcome};
 use crate::body_edit::{clear_unreachable_blocks, count_uses, remove_unreachable_blocks};
 use crate::machine::{FIRST_SUSPEND_STATE, find_dispatch};
-use crate::tag_flow::{observable_states, step, tag_set_at, tag_sets};
+use crate::tag_flow::{is_coroutine, observable_states, step, tag_read_into, tag_set_at, tag_sets, track_tag_local};
 use crate::splice::{SpliceSite, splice_body};
 
 /// Blocks of child drop code spliced into one body, in all.
@@ -502,8 +502,7 @@ fn edit_body<'tcx>(
     for (bb, data) in body.basic_blocks.iter_enumerated() {
         for (index, stmt) in data.statements.iter().enumerate() {
             if let StatementKind::SetDiscriminant { place, variant_index } = &stmt.kind
-                && place.local == coroutine_ref
-                && place.projection.as_slice() == [ProjectionElem::Deref]
+                && is_coroutine(place, coroutine_ref)
                 && *variant_index == map.holder
                 && !construction_writes.contains(&(bb, index))
             {
@@ -935,15 +934,15 @@ fn tag_reads_feed_switches(body: &Body<'_>, coroutine_ref: Local) -> Result<(), 
     for (bb, data) in body.basic_blocks.iter_enumerated() {
         let mut pending: Option<Local> = None;
         for stmt in &data.statements {
-            let StatementKind::Assign(assign) = &stmt.kind else { continue };
-            let reads_tag = matches!(&assign.1, Rvalue::Discriminant(place)
-                if place.local == coroutine_ref && place.projection.as_slice() == [ProjectionElem::Deref]);
-            if reads_tag {
+            if let Some(into) = tag_read_into(stmt, coroutine_ref) {
                 if pending.is_some() {
                     return Err(format!("{bb:?} reads the tag twice"));
                 }
-                pending = Some(assign.0.as_local().ok_or_else(|| format!("{bb:?} reads the tag into a projection"))?);
-            } else if pending.is_some_and(|local| assign.0.local == local) {
+                pending = Some(into.as_local().ok_or_else(|| format!("{bb:?} reads the tag into a projection"))?);
+                continue;
+            }
+            let StatementKind::Assign(assign) = &stmt.kind else { continue };
+            if pending.is_some_and(|local| assign.0.local == local) {
                 return Err(format!("{bb:?} overwrites its tag read"));
             }
         }
@@ -976,20 +975,14 @@ fn extend_holder_arms(body: &mut Body<'_>, coroutine_ref: Local, map: StateMap, 
     let holder = map.holder.as_u32() as u128;
     let mut extended = 0;
     for (bb, data) in body.basic_blocks.as_mut().iter_enumerated_mut() {
-        let mut read: Option<(Local, usize)> = None;
+        let mut tag_local: Option<Local> = None;
+        let mut read_at = 0;
         for (index, stmt) in data.statements.iter().enumerate() {
-            if let StatementKind::Assign(assign) = &stmt.kind {
-                if let Rvalue::Discriminant(place) = &assign.1
-                    && place.local == coroutine_ref
-                    && place.projection.as_slice() == [ProjectionElem::Deref]
-                {
-                    read = assign.0.as_local().map(|local| (local, index));
-                } else if read.is_some_and(|(local, _)| assign.0.local == local) {
-                    read = None;
-                }
+            if track_tag_local(stmt, coroutine_ref, &mut tag_local) {
+                read_at = index;
             }
         }
-        let Some((local, index)) = read else { continue };
+        let (Some(local), index) = (tag_local, read_at) else { continue };
         if child_reads.contains(&Location { block: bb, statement_index: index }) {
             continue;
         }
@@ -1195,17 +1188,9 @@ fn thread_path(body: &mut Body<'_>, start: BasicBlock, coroutine_ref: Local, val
         for stmt in &data.statements {
             match &stmt.kind {
                 StatementKind::SetDiscriminant { place, .. } if place.local == coroutine_ref => return None,
-                StatementKind::Assign(assign) => {
-                    if let Rvalue::Discriminant(place) = &assign.1
-                        && place.local == coroutine_ref
-                        && place.projection.as_slice() == [ProjectionElem::Deref]
-                    {
-                        tag_local = assign.0.as_local();
-                    } else if Some(assign.0.local) == tag_local {
-                        tag_local = None;
-                    }
+                _ => {
+                    track_tag_local(stmt, coroutine_ref, &mut tag_local);
                 }
-                _ => {}
             }
         }
         match &data.terminator().kind {
@@ -1235,11 +1220,8 @@ fn thread_path(body: &mut Body<'_>, start: BasicBlock, coroutine_ref: Local, val
         if last {
             // The switch's own tag read has no reader in the copy; nothing else goes.
             for stmt in &mut statements {
-                if let StatementKind::Assign(assign) = &stmt.kind
-                    && let Rvalue::Discriminant(place) = &assign.1
-                    && place.local == coroutine_ref
-                    && place.projection.as_slice() == [ProjectionElem::Deref]
-                    && assign.0.as_local() == switch_read
+                if let Some(into) = tag_read_into(stmt, coroutine_ref)
+                    && into.as_local() == switch_read
                 {
                     stmt.make_nop(true);
                 }
