@@ -198,8 +198,13 @@ fn measure_program(
     figures.symbols = symbols;
     if lowers_with_report {
         let text = std::fs::read_to_string(&report).map_err(|e| format!("no report at {}: {e}", report.display()))?;
+        let mut seen = std::collections::BTreeSet::new();
         for line in text.lines() {
             let v: Value = serde_json::from_str(line).map_err(|e| format!("bad report line: {e}"))?;
+            // A resume function compiled in several codegen units counts once.
+            if !seen.insert(v["symbol"].as_str().unwrap_or_default().to_string()) {
+                continue;
+            }
             figures.coroutines.push(json!({
                 "symbol": v["symbol"], "function": v["function"], "kind": v["kind"],
                 "states": v["states_after"], "suspend_states": v["suspend_states_after"],
@@ -345,7 +350,8 @@ fn measure_tokio(
             let mut seen = std::collections::BTreeSet::new();
             for line in std::fs::read_to_string(&report).unwrap_or_default().lines() {
                 let Ok(v) = serde_json::from_str::<Value>(line) else { continue };
-                // Rebuilds of the application crate append its lines again.
+                // Rebuilds of the application crate append its lines again, and a resume
+                // function compiled in several codegen units has a line per copy.
                 if !seen.insert(v["symbol"].as_str().unwrap_or_default().to_string()) {
                     continue;
                 }

@@ -37,8 +37,11 @@ static UPSTREAM_OPTIMIZED_MIR: OnceLock<OptimizedMir> = OnceLock::new();
 /// What lowering did to each local coroutine, kept until its resume function is codegened.
 static SUMMARIES: Mutex<Option<HashMap<DefId, LoweringSummary>>> = Mutex::new(None);
 
-/// Report lines waiting for their code size, by symbol.
-static PENDING: Mutex<Option<HashMap<String, PendingLine>>> = Mutex::new(None);
+/// Report lines waiting for their code size, by symbol. rustc instantiates a coroutine's
+/// resume function in every codegen unit that uses it, and cg_clif translates the next
+/// unit while the previous one compiles, so one symbol can have several lines waiting:
+/// each compiled copy takes one.
+static PENDING: Mutex<Option<HashMap<String, Vec<PendingLine>>>> = Mutex::new(None);
 
 struct PendingLine {
     path: PathBuf,
@@ -133,14 +136,21 @@ pub fn function_lowered<'tcx>(
         size_before,
         size_after,
     };
-    PENDING.lock().unwrap().get_or_insert_default().insert(symbol.to_string(), pending);
+    PENDING.lock().unwrap().get_or_insert_default().entry(symbol.to_string()).or_default().push(pending);
 }
 
 /// Hook in `base::compile_fn`, after `define_function` produced `code_bytes` of machine code.
 pub fn function_compiled(symbol: &str, code_bytes: usize) {
-    let Some(pending) = PENDING.lock().unwrap().get_or_insert_default().remove(symbol) else {
-        return;
+    let pending = {
+        let mut waiting = PENDING.lock().unwrap();
+        let waiting = waiting.get_or_insert_default();
+        let pending = waiting.get_mut(symbol).and_then(Vec::pop);
+        if waiting.get(symbol).is_some_and(Vec::is_empty) {
+            waiting.remove(symbol);
+        }
+        pending
     };
+    let Some(pending) = pending else { return };
     let line = ReportLine {
         crate_name: &pending.crate_name,
         mir_crate: &pending.mir_crate,

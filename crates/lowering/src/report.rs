@@ -2,7 +2,8 @@
 //!
 //! `corolift-report=<file>` appends one JSON object per line for every coroutine resume
 //! function that reaches Cranelift, written once its machine code exists (the code size
-//! is only known then). Several rustc processes (a cargo build) may append to one file:
+//! is only known then), one line per compiled copy: rustc puts a coroutine's body in
+//! every codegen unit that uses it. Several rustc processes (a cargo build) may append to one file:
 //! each line goes out in a single `write` on a file opened for appending.
 //!
 //! `corolift-dump=<dir>` writes, per coroutine, `<name>.before.mir`, `<name>.after.mir`
