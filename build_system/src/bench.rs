@@ -5,7 +5,7 @@
 //!   states of `foo`, `bar`, `send_response` and `dispatch`, and whether the binary
 //!   references any `panic_const_async_fn_resumed*` symbol;
 //! - the whole differential corpus: total resume-function bytes, and `size_of` of every
-//!   future (none may be larger);
+//!   future (none may be larger); the bytes under `corolift=all` too, for comparison;
 //! - compile time of the corpus, default against `corolift=off`: rounds that alternate
 //!   the two, the median CPU time (user + system of the rustc processes) per
 //!   configuration, and their ratio (wall time is printed too);
@@ -64,9 +64,15 @@ impl Options {
 
 const LOWERED: &str = "corolift";
 const OFF: &str = "corolift=off";
+/// Every pass in full: only the corpus's bytes are measured with it, for comparison.
+const ALL: &str = "corolift=all";
 
 fn config(name: &'static str) -> BuildConfig {
-    if name == OFF { BuildConfig::corolift(OFF, &["corolift=off"], "3") } else { BuildConfig::corolift(LOWERED, &[], "3") }
+    match name {
+        OFF => BuildConfig::corolift(OFF, &["corolift=off"], "3"),
+        ALL => BuildConfig::corolift(ALL, &["corolift=all"], "3"),
+        _ => BuildConfig::corolift(LOWERED, &[], "3"),
+    }
 }
 
 /// Compiles `program` to `out` at -O3, debug-assertions off (after the program's own
@@ -182,8 +188,8 @@ pub fn bench(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()
         .map(|p| corpus_dir.join(p))
         .collect();
     programs.sort();
-    eprintln!("[bench] corpus: {} programs x 2 configurations", programs.len());
-    let mut total = BTreeMap::from([(OFF, 0u64), (LOWERED, 0u64)]);
+    eprintln!("[bench] corpus: {} programs x 3 configurations", programs.len());
+    let mut total = BTreeMap::from([(OFF, 0u64), (LOWERED, 0u64), (ALL, 0u64)]);
     let mut futures = 0;
     let mut grown = Vec::new();
     let mut shrunk = 0;
@@ -191,11 +197,12 @@ pub fn bench(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()
         let stem = program.file_stem().unwrap().to_string_lossy().into_owned();
         eprintln!("[bench] ({}/{}) {stem}", i + 1, programs.len());
         let mut reports = BTreeMap::new();
-        for name in [OFF, LOWERED] {
+        for name in [OFF, LOWERED, ALL] {
             let exe = out.join(format!("{stem}-{}", name.replace('=', "-")));
             reports.insert(name, compile_with_report(dirs, toolchain, name, program, &exe)?);
         }
-        for name in [OFF, LOWERED] {
+        // Each symbol once: a resume function can be compiled in several codegen units.
+        for name in [OFF, LOWERED, ALL] {
             *total.get_mut(name).unwrap() += reports[name].values().map(|v| v["resume_bytes"].as_u64().unwrap_or(0)).sum::<u64>();
         }
         for (symbol, off) in &reports[OFF] {
@@ -210,9 +217,10 @@ pub fn bench(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()
             }
         }
     }
-    let (cb, ca) = (total[OFF], total[LOWERED]);
+    let (cb, ca, call) = (total[OFF], total[LOWERED], total[ALL]);
     println!("\ncorpus ({} programs, {futures} resume functions), -O3, debug-assertions off", programs.len());
     println!("  resume-function bytes: corolift=off {cb}, corolift {ca} ({:.1}% smaller)", percent_smaller(cb, ca));
+    println!("  (corolift=all, every child inlined and flattened regardless of size: {call}, {:.1}% smaller)", percent_smaller(cb, call));
     println!("  size_of: {shrunk} futures smaller, {} larger", grown.len());
     println!("targets:");
     check(percent_smaller(cb, ca) >= 15.0, format!("corpus resume bytes {:.1}% smaller (want >= 15%)", percent_smaller(cb, ca)));
@@ -295,7 +303,7 @@ pub fn bench(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()
         "opt_level": "3", "debug_assertions": false,
         "seed": seed_json,
         "seed_binary_references_resumed_panic": { "corolift=off": seed_panics[OFF], "corolift": seed_panics[LOWERED] },
-        "corpus": { "programs": programs.len(), "resume_functions": futures, "resume_bytes_off": cb, "resume_bytes": ca,
+        "corpus": { "programs": programs.len(), "resume_functions": futures, "resume_bytes_off": cb, "resume_bytes": ca, "resume_bytes_all": call,
                     "futures_smaller": shrunk, "futures_larger": grown },
         "compile_cpu_seconds": { "rounds": options.rounds, "corolift=off": seconds[OFF], "corolift": seconds[LOWERED],
                                  "median_off": to, "median": tl, "ratio": tl / to },
