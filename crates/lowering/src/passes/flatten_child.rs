@@ -338,7 +338,7 @@ struct BodyEdit {
     upvar_reads: Vec<Location>,
     /// The parent's own writes of `k` (to go once proven redundant).
     parent_writes: Vec<(BasicBlock, usize)>,
-    /// The construction writes (`V(0)`), which are part of the analysis.
+    /// How many drops of the child became its spliced drop code (for the report).
     drops: usize,
 }
 
