@@ -929,7 +929,8 @@ impl<'tcx> Visitor<'tcx> for ChildPlaceUse<'_, 'tcx> {
     }
 }
 
-/// Every dispatch value `k` gains the child's other states, to the same arm.
+/// Every tag read feeds the switch ending its block, and nothing else: the switches
+/// `extend_holder_arms` extends are then all the places the tag is looked at.
 fn tag_reads_feed_switches(body: &Body<'_>, coroutine_ref: Local) -> Result<(), String> {
     for (bb, data) in body.basic_blocks.iter_enumerated() {
         let mut pending: Option<Local> = None;
@@ -957,23 +958,23 @@ fn tag_reads_feed_switches(body: &Body<'_>, coroutine_ref: Local) -> Result<(), 
     Ok(())
 }
 
+/// The dispatch resumes the holder `k`: its arm is where the child's states will go.
 fn has_holder_arm(body: &Body<'_>, dispatch: BasicBlock, map: StateMap) -> Result<(), String> {
     let TerminatorKind::SwitchInt { targets, .. } = &body.basic_blocks[dispatch].terminator().kind else {
         return Err("the dispatch is not a switch".into());
     };
     let holder = map.holder.as_u32() as u128;
-    match targets.iter().any(|(value, _)| value == holder) {
-        true => Ok(()),
-        false => Err(format!("the dispatch has no arm for state {holder}")),
+    if !targets.iter().any(|(value, _)| value == holder) {
+        return Err(format!("the dispatch has no arm for state {holder}"));
     }
+    Ok(())
 }
 
 /// Every switch on a tag read, other than the child's own (`child_reads`), that has an
 /// arm for the holder `k` gets one for each new variant `V(c)`, `c >= 1`, to the same
-/// target: the tag now says "`k`, with the child in state `c`". Returns how many switches.
-fn extend_holder_arms(body: &mut Body<'_>, coroutine_ref: Local, map: StateMap, child_reads: &[Location]) -> usize {
+/// target: the tag now says "`k`, with the child in state `c`".
+fn extend_holder_arms(body: &mut Body<'_>, coroutine_ref: Local, map: StateMap, child_reads: &[Location]) {
     let holder = map.holder.as_u32() as u128;
-    let mut extended = 0;
     for (bb, data) in body.basic_blocks.as_mut().iter_enumerated_mut() {
         let mut tag_local: Option<Local> = None;
         let mut read_at = 0;
@@ -982,8 +983,8 @@ fn extend_holder_arms(body: &mut Body<'_>, coroutine_ref: Local, map: StateMap, 
                 read_at = index;
             }
         }
-        let (Some(local), index) = (tag_local, read_at) else { continue };
-        if child_reads.contains(&Location { block: bb, statement_index: index }) {
+        let Some(local) = tag_local else { continue };
+        if child_reads.contains(&Location { block: bb, statement_index: read_at }) {
             continue;
         }
         let TerminatorKind::SwitchInt { discr: Operand::Move(p) | Operand::Copy(p), targets } = &mut data.terminator_mut().kind else {
@@ -998,9 +999,7 @@ fn extend_holder_arms(body: &mut Body<'_>, coroutine_ref: Local, map: StateMap, 
             arms.push((map.variant(state).as_u32() as u128, arm));
         }
         *targets = SwitchTargets::new(arms.into_iter(), targets.otherwise());
-        extended += 1;
     }
-    extended
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1175,7 +1174,7 @@ fn thread_dispatch(body: &mut Body<'_>, dispatch: BasicBlock, coroutine_ref: Loc
 fn thread_path(body: &mut Body<'_>, start: BasicBlock, coroutine_ref: Local, value: u128) -> Option<BasicBlock> {
     let mut path: Vec<BasicBlock> = Vec::new();
     let mut block = start;
-    let end = loop {
+    let (end, switch_read) = loop {
         if path.len() > THREAD_PATH_LIMIT || path.contains(&block) {
             return None;
         }
@@ -1186,12 +1185,10 @@ fn thread_path(body: &mut Body<'_>, start: BasicBlock, coroutine_ref: Local, val
         // No tag write on the way.
         let mut tag_local = None;
         for stmt in &data.statements {
-            match &stmt.kind {
-                StatementKind::SetDiscriminant { place, .. } if place.local == coroutine_ref => return None,
-                _ => {
-                    track_tag_local(stmt, coroutine_ref, &mut tag_local);
-                }
+            if matches!(&stmt.kind, StatementKind::SetDiscriminant { place, .. } if place.local == coroutine_ref) {
+                return None;
             }
+            track_tag_local(stmt, coroutine_ref, &mut tag_local);
         }
         match &data.terminator().kind {
             TerminatorKind::Goto { target } => {
@@ -1206,7 +1203,6 @@ fn thread_path(body: &mut Body<'_>, start: BasicBlock, coroutine_ref: Local, val
             _ => return None,
         }
     };
-    let (end, switch_read) = end;
     // The switch block's statements run too, but its tag read, then the jump goes straight
     // to the arm.
     path.push(block);
