@@ -1,10 +1,11 @@
 //! `./y.sh bench`: the state-lowering figures, corolift's default against `corolift=off`
 //! on the same backend build, at opt-level 3 with debug-assertions off.
 //!
-//! - the seed programs (`tests/snapshots/seed.rs`): resume-function bytes and suspend
-//!   states of `foo`, `bar`, `send_response` and `dispatch`, and whether the binary
+//! - the seed programs (`tests/snapshots/seed.rs`): resume-function bytes (each, and in
+//!   all) and suspend states of `foo`, `bar`, `send_response` and `dispatch`, and whether the binary
 //!   references any `panic_const_async_fn_resumed*` symbol;
-//! - the whole differential corpus: total resume-function bytes, and `size_of` of every
+//! - the whole differential corpus: total resume-function bytes (at least 35% below
+//!   `corolift=off`, the child-inlining issue's target), and `size_of` of every
 //!   future (none may be larger); the bytes under `corolift=all` too, for comparison;
 //! - compile time of the corpus, default against `corolift=off`: rounds that alternate
 //!   the two, the median CPU time (user + system of the rustc processes) per
@@ -166,6 +167,10 @@ pub fn bench(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()
     let bar = seed_row("bar::{closure#0}");
     let (bb, ba) = (bar["bytes_off"].as_u64().unwrap_or(0), bar["bytes"].as_u64().unwrap_or(0));
     check(percent_smaller(bb, ba) >= 25.0, format!("bar: {bb} -> {ba} bytes, {:.1}% smaller (want >= 25%)", percent_smaller(bb, ba)));
+    let (sb, sa) = seed_json.iter().fold((0, 0), |(b, a), row| {
+        (b + row["bytes_off"].as_u64().unwrap_or(0), a + row["bytes"].as_u64().unwrap_or(0))
+    });
+    check(percent_smaller(sb, sa) >= 35.0, format!("seed programs: {sb} -> {sa} bytes, {:.1}% smaller (want >= 35%)", percent_smaller(sb, sa)));
     let foo = seed_row("foo::{closure#0}");
     check(
         foo["dispatch_arms"] == 0 || foo["dispatch_arms"] == "inlined",
@@ -223,7 +228,8 @@ pub fn bench(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()
     println!("  (corolift=all, every child inlined and flattened regardless of size: {call}, {:.1}% smaller)", percent_smaller(cb, call));
     println!("  size_of: {shrunk} futures smaller, {} larger", grown.len());
     println!("targets:");
-    check(percent_smaller(cb, ca) >= 15.0, format!("corpus resume bytes {:.1}% smaller (want >= 15%)", percent_smaller(cb, ca)));
+    // The state-lowering issue asked for 15%, the child-inlining issue for 35%.
+    check(percent_smaller(cb, ca) >= 35.0, format!("corpus resume bytes {:.1}% smaller (want >= 35%)", percent_smaller(cb, ca)));
     check(grown.is_empty(), format!("no future larger ({} larger{})", grown.len(), if grown.is_empty() { String::new() } else { format!(": {}", grown.join("; ")) }));
 
     // 3. Compile time, alternating the two configurations. CPU time (user + system) of

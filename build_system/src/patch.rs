@@ -45,6 +45,14 @@ pub static HOOKS: &[Hook] = &[
             "    fn provide(&self, providers: &mut rustc_middle::util::Providers) {\n        corolift_codegen::provide(providers)\n    }\n\n",
         ),
     },
+    // The SSA hook: locals cg_clif would put in memory that may stay in variables.
+    Hook {
+        file: "src/abi/mod.rs",
+        anchor: "    let ssa_analyzed = crate::analyze::analyze(fx);\n",
+        edit: Edit::Replace(
+            "    let mut ssa_analyzed = crate::analyze::analyze(fx);\n    for local in corolift_codegen::locals_kept_in_registers(fx.tcx, fx.instance, fx.mir) {\n        ssa_analyzed[local] = crate::analyze::SsaKind::MaybeSsa;\n    }\n",
+        ),
+    },
     // The Cranelift-level hook: every function once its CLIF is complete.
     Hook {
         file: "src/base.rs",

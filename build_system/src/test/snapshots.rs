@@ -4,7 +4,11 @@
 //! and 3. For each coroutine the suite keeps, under `tests/snapshots/<program>/<config>/`:
 //! - `<coroutine>.machine`: the recovered state machine before and after, and what
 //!   each pass did and why;
-//! - `<coroutine>.diff`: a unified diff from rustc's MIR to corolift's.
+//! - `<coroutine>.diff`: a unified diff from rustc's MIR to corolift's;
+//! - `<coroutine>.frame`: a unified diff of the resume function's CLIF shape (stack slots,
+//!   returns, calls, memory instructions) from `corolift=off` to corolift, built at the
+//!   same opt-level. Passes that act on what cg_clif makes of the MIR (`self_in_register`,
+//!   `single_return`) show there.
 //!
 //! A difference fails the test; `./y.sh test --bless snapshots` rewrites the files, and
 //! the reviewer reads the diff of the diff.
@@ -15,8 +19,13 @@ use super::Env;
 use crate::compile::{BuildConfig, Directives, compile_program};
 use crate::util::{Result, files_below};
 
-/// A unified diff of two texts, three lines of context.
+/// A unified diff of two texts, three lines of context: from rustc's MIR to corolift's.
 pub fn unified_diff(before: &str, after: &str) -> String {
+    labelled_diff("rustc", "corolift", before, after)
+}
+
+/// A unified diff of two texts, three lines of context, with its own labels.
+pub fn labelled_diff(before_label: &str, after_label: &str, before: &str, after: &str) -> String {
     let a: Vec<&str> = before.lines().collect();
     let b: Vec<&str> = after.lines().collect();
     if a == b {
@@ -52,7 +61,7 @@ pub fn unified_diff(before: &str, after: &str) -> String {
             script[lo..=hi].iter().any(|(tag, _)| *tag != ' ')
         })
         .collect();
-    let mut out = String::from("--- rustc\n+++ corolift\n");
+    let mut out = format!("--- {before_label}\n+++ {after_label}\n");
     let mut in_hunk = false;
     for (k, (tag, line)) in script.iter().enumerate() {
         if keep[k] {
@@ -78,12 +87,22 @@ fn produce(env: &Env, config: &BuildConfig, program: &Path, dump: &Path) -> std:
     let object = dump.with_extension("o");
     let extra = vec!["--emit=obj".to_string(), format!("-Cllvm-args=corolift-dump={}", dump.display())];
     compile_program(env.dirs, env.toolchain, config, program, &directives, &object, &extra)?;
+    // The same program under stock cg_clif's lowering, for the `.frame` diffs.
+    let off = BuildConfig::corolift("corolift-off", &["corolift=off"], config.opt_level);
+    let off_dump = dump.with_extension("off");
+    let _ = std::fs::remove_dir_all(&off_dump);
+    let off_extra = vec!["--emit=obj".to_string(), format!("-Cllvm-args=corolift-dump={}", off_dump.display())];
+    compile_program(env.dirs, env.toolchain, &off, program, &directives, &off_dump.with_extension("off.o"), &off_extra)?;
+    let root = env.dirs.root.display().to_string();
+    let frame = |dir: &Path, stem: &str| match std::fs::read_to_string(dir.join(format!("{stem}.frame"))) {
+        Ok(text) => text.replace(&root, "$ROOT"),
+        Err(_) => "(no resume function: not codegened, or spliced into every caller)\n".to_string(),
+    };
     let mut files = Vec::new();
     for rel in files_below(dump).map_err(|e| e.0)? {
         let name = rel.to_string_lossy().into_owned();
         let Some(stem) = name.strip_suffix(".machine") else { continue };
         // Types of async blocks name their file: the checkout's path becomes `$ROOT`.
-        let root = env.dirs.root.display().to_string();
         let read = |suffix: &str| {
             std::fs::read_to_string(dump.join(format!("{stem}{suffix}")))
                 .map(|text| text.replace(&root, "$ROOT"))
@@ -91,6 +110,7 @@ fn produce(env: &Env, config: &BuildConfig, program: &Path, dump: &Path) -> std:
         };
         files.push((format!("{stem}.machine"), read(".machine")?));
         files.push((format!("{stem}.diff"), unified_diff(&read(".before.mir")?, &read(".after.mir")?)));
+        files.push((format!("{stem}.frame"), labelled_diff("corolift=off", "corolift", &frame(&off_dump, stem), &frame(dump, stem))));
     }
     if files.is_empty() {
         return Err("corolift-dump wrote nothing: the program has no coroutine?".into());

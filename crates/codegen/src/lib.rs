@@ -7,14 +7,18 @@
 //! | --- | --- | --- |
 //! | [`check_knob`] | `BackendConfig::from_opts` (`src/config.rs`) | accepts and checks the `corolift*` words of `-Cllvm-args` |
 //! | [`provide`] | `CodegenBackend::provide` (`src/lib.rs`) | overrides `optimized_mir`, where the lowering runs |
-//! | [`function_lowered`] | `base::codegen_fn`, after the CLIF is finalized | sees the Cranelift `Function` of every body; notes resume functions for the report |
+//! | [`locals_kept_in_registers`] | `abi::codegen_fn_prelude`, after cg_clif's SSA analysis | names the locals `self_in_register` keeps out of memory |
+//! | [`function_lowered`] | `base::codegen_fn`, after the CLIF is finalized | sees the Cranelift `Function` of every body; notes resume functions for the report, and under `corolift-dump` writes their `.frame` ([`frame`]) |
 //! | [`function_compiled`] | `base::compile_fn`, after `define_function` | learns the machine-code size and writes the report line |
 
 #![feature(rustc_private)]
 
 extern crate rustc_hir;
 extern crate rustc_middle;
+extern crate rustc_session;
 extern crate rustc_span;
+
+mod frame;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -22,12 +26,15 @@ use std::sync::{Mutex, OnceLock};
 
 use corolift_lowering::knobs::{Knobs, is_corolift_word};
 use corolift_lowering::machine::StateMachine;
-use corolift_lowering::report::{ReportLine, coroutine_path};
+use corolift_lowering::passes::self_in_register;
+use corolift_lowering::report::{ReportLine, coroutine_path, file_stem};
 use corolift_lowering::{LoweringSummary, kind_label, lower_coroutine};
 use rustc_hir::def_id::{DefId, LocalDefId};
-use rustc_middle::mir::Body;
+use rustc_middle::mir::{Body, Local};
 use rustc_middle::ty::{self, Instance, InstanceKind, TyCtxt};
+use rustc_middle::ty::print::with_no_trimmed_paths;
 use rustc_middle::util::Providers;
+use rustc_session::config::OptLevel;
 
 type OptimizedMir = for<'tcx> fn(TyCtxt<'tcx>, LocalDefId) -> &'tcx Body<'tcx>;
 
@@ -89,19 +96,42 @@ fn optimized_mir<'tcx>(tcx: TyCtxt<'tcx>, def: LocalDefId) -> &'tcx Body<'tcx> {
     }
 }
 
+/// Hook in `abi::codegen_fn_prelude`, after cg_clif's SSA analysis: the locals of a
+/// resume function that cg_clif put in memory and that may stay in variables, when
+/// `self_in_register` is enabled (see that pass for why this is sound).
+pub fn locals_kept_in_registers<'tcx>(tcx: TyCtxt<'tcx>, instance: Instance<'tcx>, mir: &Body<'tcx>) -> Vec<Local> {
+    let InstanceKind::Item(def_id) = instance.def else { return Vec::new() };
+    if !tcx.is_coroutine(def_id) {
+        return Vec::new();
+    }
+    let optimizing = tcx.sess.opts.optimize != OptLevel::No;
+    if !knobs(tcx).passes.enabled(optimizing).iter().any(|pass| pass.name == "self_in_register") {
+        return Vec::new();
+    }
+    self_in_register::borrowed_only_through_deref(mir)
+}
+
 /// Hook in `base::codegen_fn`, once the Cranelift function of `instance` is complete.
 pub fn function_lowered<'tcx>(
     tcx: TyCtxt<'tcx>,
     instance: Instance<'tcx>,
     symbol: &str,
-    _func: &mut cranelift_codegen::ir::Function,
+    func: &mut cranelift_codegen::ir::Function,
 ) {
-    let Some(path) = knobs(tcx).report else { return };
+    let knobs = knobs(tcx);
     let def_id = match instance.def {
         InstanceKind::Item(def_id) => def_id,
         _ => return,
     };
     let Some(kind) = tcx.coroutine_kind(def_id) else { return };
+    if let Some(dir) = &knobs.dump {
+        let name = with_no_trimmed_paths!(instance.to_string());
+        let written = frame::write(dir, &file_stem(tcx, def_id), &name, frame::summarise(&name, func));
+        if let Err(err) = written {
+            tcx.dcx().warn(format!("corolift-dump: cannot write into {}: {err}", dir.display()));
+        }
+    }
+    let Some(path) = knobs.report.clone() else { return };
     let typing_env = ty::TypingEnv::fully_monomorphized();
     let coroutine_ty = instance.ty(tcx, typing_env);
     let Ok(layout) = tcx.layout_of(typing_env.as_query_input(coroutine_ty)) else { return };
@@ -125,7 +155,7 @@ pub fn function_lowered<'tcx>(
     });
     // The stock size is only known when nothing was lowered: a coroutine whose own layout
     // is untouched still shrinks when a future it holds shrank.
-    let size_before = (!knobs(tcx).lowering_enabled()).then_some(size_after);
+    let size_before = (!knobs.lowering_enabled()).then_some(size_after);
     let pending = PendingLine {
         path,
         crate_name: tcx.crate_name(rustc_span::def_id::LOCAL_CRATE).to_string(),

@@ -19,6 +19,7 @@ pub mod last_arm_default;
 pub mod merge_states;
 pub mod ready_child;
 pub mod returned_arm;
+pub mod self_in_register;
 pub mod single_return;
 
 /// What a pass sees besides the body.
@@ -63,8 +64,9 @@ pub struct PassInfo {
 /// `dead_states` removes; `flatten_child` right after `inline_child`, on the children it
 /// spliced (it needs the dispatch as `inline_child` leaves it, before `last_arm_default`
 /// turns an arm into the otherwise); a body left without suspend states is then
-/// `await_free`. `last_arm_default` and `single_return` come last: they change the shapes
+/// `await_free`. `last_arm_default` and `single_return` come late: they change the shapes
 /// the others recognise (the dispatch's arms, "state write, then `return`").
+/// `self_in_register` reads the final body, the one cg_clif lowers.
 pub static PASSES: &[PassInfo] = &[
     PassInfo {
         name: "await_calls",
@@ -152,5 +154,14 @@ pub static PASSES: &[PassInfo] = &[
         default_at_opt0: true,
         default_when_optimizing: true,
         run: single_return::run,
+    },
+    PassInfo {
+        name: "self_in_register",
+        summary: "the pointer to the coroutine (and any local borrowed only as `&(*p).field`) stays in \
+                  a register instead of a stack slot reloaded at every access; changes no MIR, \
+                  steers cg_clif's SSA analysis",
+        default_at_opt0: true,
+        default_when_optimizing: true,
+        run: self_in_register::run,
     },
 ];

@@ -14,18 +14,23 @@
 //! bb10: { _0 = Poll::<u32>::Pending; ...; discriminant((*_18)) = 3; goto -> bb33; }
 //! bb21: { _0 = Poll::<u32>::Ready(move _16); discriminant((*_18)) = 1; goto -> bb33; }
 //! bb32: { _0 = Poll::<u32>::Pending; goto -> bb33; }
-//! bb33: { return; }
+//! bb33: { nop; return; }
 //! ```
 //!
 //! `return` reads nothing but `_0`, which every path has written before it jumps, so a
-//! `goto` to a block that only returns does the same. The pass runs last: the others
+//! `goto` to a block that only returns does the same. The pass runs late: the others
 //! look for suspend sites as "state write, then `return`" in one block.
+//!
+//! The exit block holds one `nop`. cg_clif lowers a `goto` to a block that holds nothing
+//! but `StorageDead`s and `return` as a return of its own (base.rs, `TerminatorKind::Goto`),
+//! which would copy the epilogue back into every predecessor; any other statement keeps
+//! the jump, and a `nop` generates no code.
 //!
 //! Why MIR: one block is all it takes, and the Cranelift function then has one epilogue.
 //!
 //! Precondition: at least two reachable `return`s.
 
-use rustc_middle::mir::{BasicBlockData, Body, Terminator, TerminatorKind};
+use rustc_middle::mir::{BasicBlockData, Body, Statement, StatementKind, Terminator, TerminatorKind};
 
 use super::{PassCx, PassOutcome};
 use crate::body_edit::reachable_blocks;
@@ -42,10 +47,10 @@ pub fn run<'tcx>(_cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
         return PassOutcome::Declined(format!("{} reachable return(s): nothing to share", returns.len()));
     }
     let source_info = body.basic_blocks[returns[0]].terminator().source_info;
-    let exit = body.basic_blocks.as_mut().push(BasicBlockData::new(
-        Some(Terminator { source_info, kind: TerminatorKind::Return }),
-        false,
-    ));
+    let mut exit_data =
+        BasicBlockData::new(Some(Terminator { source_info, kind: TerminatorKind::Return }), false);
+    exit_data.statements.push(Statement::new(source_info, StatementKind::Nop));
+    let exit = body.basic_blocks.as_mut().push(exit_data);
     for &bb in &returns {
         body.basic_blocks.as_mut()[bb].terminator_mut().kind = TerminatorKind::Goto { target: exit };
     }
