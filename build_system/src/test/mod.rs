@@ -1,5 +1,6 @@
 //! `./y.sh test`: the suites config.txt enables, with a closing `N passed, N failed` line.
 
+mod backtrace;
 mod bad_input;
 mod cargo_project;
 mod cg_clif_examples;
@@ -25,7 +26,7 @@ pub struct Options {
 }
 
 pub const SUITES: &[&str] =
-    &["bad_input", "corpus", "report", "snapshots", "stock_parity", "cargo", "cg_clif_examples", "compare_quick", "fuzz_smoke", "memcheck", "extended"];
+    &["bad_input", "corpus", "report", "snapshots", "backtrace", "stock_parity", "cargo", "cg_clif_examples", "compare_quick", "fuzz_smoke", "memcheck", "extended"];
 
 impl Options {
     pub fn parse(args: &[String]) -> Result<Options> {
@@ -164,6 +165,7 @@ pub fn test(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()>
             "corpus" => corpus::run(&env),
             "report" => report::run(&env),
             "snapshots" => snapshots::run(&env),
+            "backtrace" => backtrace::run(&env),
             "stock_parity" => stock_parity::run(&env),
             "cargo" => cargo_project::run(&env),
             "cg_clif_examples" => cg_clif_examples::run(&env),
