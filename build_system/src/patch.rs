@@ -53,6 +53,28 @@ pub static HOOKS: &[Hook] = &[
             "    let mut ssa_analyzed = crate::analyze::analyze(fx);\n    for local in corolift_codegen::locals_kept_in_registers(fx.tcx, fx.instance, fx.mir) {\n        ssa_analyzed[local] = crate::analyze::SsaKind::MaybeSsa;\n    }\n",
         ),
     },
+    // The debuginfo hooks: inlined frames for spliced code (crates/codegen/src/inlined_frames.rs).
+    Hook {
+        file: "src/common.rs",
+        anchor: "                debug_context.get_span_loc(self.tcx, self.mir.span, source_info.span);\n",
+        edit: Edit::InsertAfter(
+            "            let column = corolift_codegen::inlined_frames::tag_column(self.tcx, self.instance, self.mir, source_info.scope, column, |span| debug_context.get_span_loc(self.tcx, self.mir.span, span));\n",
+        ),
+    },
+    Hook {
+        file: "src/debuginfo/line_info.rs",
+        anchor: "                let source_loc = self.source_loc_set[loc.bits() as usize];\n",
+        edit: Edit::Replace(
+            "                let source_loc = corolift_codegen::inlined_frames::untag(self.source_loc_set[loc.bits() as usize]);\n",
+        ),
+    },
+    Hook {
+        file: "src/debuginfo/mod.rs",
+        anchor: "        if let Some(entry_id) = self.entry_id {\n",
+        edit: Edit::InsertBefore(
+            "        if let Some(entry_id) = self.entry_id {\n            corolift_codegen::inlined_frames::add_inlined_subroutines(\n                &mut debug_context.dwarf,\n                entry_id,\n                address_for_func(func_id),\n                context.compiled_code().unwrap().buffer.get_srclocs_sorted().iter().map(|l| (l.start, l.end, (!l.loc.is_default()).then(|| l.loc.bits() as usize))),\n                |index| self.source_loc_set[index],\n            );\n        }\n",
+        ),
+    },
     // The Cranelift-level hook: every function once its CLIF is complete.
     Hook {
         file: "src/base.rs",

@@ -2,14 +2,14 @@
 //! LLVM, stock cg_clif's lowering (`corolift=off`) and corolift's default, and run with
 //! `RUST_BACKTRACE=1`.
 //!
-//! Each program panics in a child future that `inline_child` splices into its caller, on
-//! the line marked `// PANIC_LINE`. Under every build the panic message and a backtrace
-//! frame must point at that line of the child. Under corolift the suite also checks,
-//! from the report, that the child really was spliced (its resume function is gone), and
-//! that the frame carries the caller's name: cg_clif emits no inlined-subroutine debug
-//! info, for rustc's own MIR inlining as for corolift's splice, so the child's name is
-//! lost while its file and line are kept (README, "Using it"). If cg_clif ever emits
-//! inlined frames, this check fails and the README's note is to be updated.
+//! Each program panics inside a child future that corolift splices into its caller. Its
+//! lines marked `// FRAME k: <function>` are the frames the backtrace must show, innermost
+//! (k = 1) first, one after the other: the function's name at that file and line. Every
+//! build must show them, LLVM's through its inlined frames, stock cg_clif's as separate
+//! functions, corolift's through the `DW_TAG_inlined_subroutine` entries that
+//! `crates/codegen/src/inlined_frames.rs` writes for spliced code. A `//@ spliced-by:
+//! <pass> ...` line names the passes that must have applied to one resume function under
+//! corolift (read from its report), so the program keeps covering spliced code.
 
 use std::path::Path;
 use std::process::Command;
@@ -18,30 +18,56 @@ use super::Env;
 use crate::compile::{Backend, BuildConfig, Directives, compile_program};
 use crate::util::{Result, files_below};
 
-/// The backtrace frame that carries `location`: the function name printed on the line
-/// before `at <file>:<line>:<column>`.
-fn frame_at<'a>(stderr: &'a str, location: &str) -> Option<&'a str> {
-    let lines: Vec<&str> = stderr.lines().collect();
-    let at = lines.iter().position(|line| line.trim_start().starts_with("at ") && line.contains(location))?;
-    let name = lines.get(at.checked_sub(1)?)?.trim();
-    // "2: spliced_panic::parent::{closure#0}"
-    Some(name.split_once(": ").map_or(name, |(_, function)| function))
+/// A frame the backtrace must show: `function` at `file:line`.
+struct ExpectedFrame {
+    index: u32,
+    line: usize,
+    function: String,
 }
 
-fn check_program(env: &Env, dir: &Path, program: &Path, config: &BuildConfig) -> std::result::Result<String, String> {
+fn expected_frames(source: &str) -> Vec<ExpectedFrame> {
+    let mut frames: Vec<ExpectedFrame> = source
+        .lines()
+        .enumerate()
+        .filter_map(|(n, text)| {
+            let marker = text.split("// FRAME ").nth(1)?;
+            let (index, function) = marker.split_once(':')?;
+            Some(ExpectedFrame { index: index.trim().parse().ok()?, line: n + 1, function: function.trim().to_string() })
+        })
+        .collect();
+    frames.sort_by_key(|f| f.index);
+    frames
+}
+
+/// The backtrace's frames: (function, location) for every `N: function` / `at location`.
+fn backtrace_frames(stderr: &str) -> Vec<(String, String)> {
+    let lines: Vec<&str> = stderr.lines().map(str::trim).collect();
+    let mut frames = Vec::new();
+    for pair in lines.windows(2) {
+        let Some((number, function)) = pair[0].split_once(": ") else { continue };
+        if number.parse::<u32>().is_err() {
+            continue;
+        }
+        if let Some(location) = pair[1].strip_prefix("at ") {
+            frames.push((function.to_string(), location.to_string()));
+        }
+    }
+    frames
+}
+
+fn check_program(env: &Env, dir: &Path, program: &Path, config: &BuildConfig) -> std::result::Result<(), String> {
     let source = std::fs::read_to_string(program).map_err(|e| e.to_string())?;
     let stem = program.file_stem().unwrap().to_string_lossy().into_owned();
-    let line = source
-        .lines()
-        .position(|l| l.contains("// PANIC_LINE"))
-        .ok_or("the program has no `// PANIC_LINE` marker")?
-        + 1;
-    let location = format!("{stem}.rs:{line}:");
+    let expected = expected_frames(&source);
+    if expected.len() < 2 {
+        return Err("the program marks fewer than two `// FRAME k: <function>` lines".to_string());
+    }
     let exe = dir.join(format!("{stem}-{}", config.name));
     let report = dir.join(format!("{stem}-{}.jsonl", config.name));
     let _ = std::fs::remove_file(&report);
     let mut extra = vec!["-g".to_string(), "-Cdebug-assertions=off".to_string()];
-    if matches!(config.backend, Backend::Corolift(_)) {
+    let corolift = matches!(&config.backend, Backend::Corolift(knobs) if knobs.is_empty());
+    if corolift {
         extra.push(format!("-Cllvm-args=corolift-report={}", report.display()));
     }
     compile_program(env.dirs, env.toolchain, config, program, &Directives::read(&source), &exe, &extra)?;
@@ -50,30 +76,47 @@ fn check_program(env: &Env, dir: &Path, program: &Path, config: &BuildConfig) ->
     if out.status.code() != Some(101) {
         return Err(format!("{} exited with {} (want a panic, 101):\n{stderr}", exe.display(), out.status));
     }
-    if !stderr.lines().any(|l| l.contains("panicked at") && l.contains(&location)) {
-        return Err(format!("the panic message does not name {location}:\n{stderr}"));
+    let frames = backtrace_frames(&stderr);
+    let at = |frame: &ExpectedFrame| format!("{stem}.rs:{}:", frame.line);
+    let first = frames
+        .iter()
+        .position(|(_, location)| location.contains(&at(&expected[0])))
+        .ok_or_else(|| format!("no backtrace frame at {}:\n{stderr}", at(&expected[0])))?;
+    for (k, want) in expected.iter().enumerate() {
+        let Some((function, location)) = frames.get(first + k) else {
+            return Err(format!("the backtrace ends before frame {} ({}):\n{stderr}", want.index, want.function));
+        };
+        if !location.contains(&at(want)) || function != &want.function {
+            return Err(format!(
+                "frame {} is `{function}` at {location}, want `{}` at {}:\n{stderr}",
+                want.index,
+                want.function,
+                at(want)
+            ));
+        }
     }
-    let frame = frame_at(&stderr, &location).ok_or_else(|| format!("no backtrace frame at {location}:\n{stderr}"))?;
-    if config.name != "corolift-O3" {
-        return Ok(format!("frame at {location} is {frame}"));
+    if corolift {
+        let wanted: Vec<&str> = source
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("//@ spliced-by:"))
+            .map(|passes| passes.split_whitespace().collect())
+            .unwrap_or_default();
+        let lines = std::fs::read_to_string(&report).map_err(|e| format!("no report {}: {e}", report.display()))?;
+        let applied = |line: &serde_json::Value, pass: &str| {
+            line["passes"].as_array().is_some_and(|passes| passes.iter().any(|p| p["pass"] == pass && p["applied"] == true))
+        };
+        let covered = lines
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .any(|line| wanted.iter().all(|pass| applied(&line, pass)));
+        if wanted.is_empty() || !covered {
+            return Err(format!(
+                "no resume function reports {wanted:?} applied (a `//@ spliced-by:` line names them): \
+                 the program no longer covers spliced code\n{lines}"
+            ));
+        }
     }
-    // corolift's default: the child must have been spliced, and the frame is the caller's.
-    let lines = std::fs::read_to_string(&report).map_err(|e| format!("no report {}: {e}", report.display()))?;
-    let functions: Vec<serde_json::Value> =
-        lines.lines().map(serde_json::from_str).collect::<std::result::Result<_, _>>().map_err(|e| e.to_string())?;
-    let spliced = functions.iter().find(|f| {
-        f["passes"].as_array().is_some_and(|passes| passes.iter().any(|p| p["pass"] == "inline_child" && p["applied"] == true))
-    });
-    let Some(caller) = spliced.and_then(|f| f["function"].as_str()) else {
-        return Err(format!("no resume function reports inline_child applied: the test no longer covers spliced code\n{lines}"));
-    };
-    if !frame.ends_with(caller) {
-        return Err(format!(
-            "the frame at {location} is `{frame}`, not the caller `{caller}` that the child was spliced into; \
-             if cg_clif now emits inlined frames, update the README's note on backtraces"
-        ));
-    }
-    Ok(format!("frame at {location} is {frame}"))
+    Ok(())
 }
 
 pub fn run(env: &Env) -> Result<()> {
@@ -84,17 +127,16 @@ pub fn run(env: &Env) -> Result<()> {
         BuildConfig::corolift("corolift-off-O3", &["corolift=off"], "3"),
         BuildConfig::corolift("corolift-O3", &[], "3"),
     ];
-    for rel in files_below(&dir)? {
+    let mut programs = files_below(&dir)?;
+    programs.sort();
+    for rel in programs {
         let program = dir.join(&rel);
         if program.extension().is_none_or(|x| x != "rs") {
             continue;
         }
         for config in &configs {
             let result = check_program(env, &out_dir, &program, config);
-            if let Ok(what) = &result {
-                eprintln!("[backtrace] {}: {what}", config.name);
-            }
-            env.tally.record("backtrace", &format!("{} {}", rel.display(), config.name), result.map(|_| ()));
+            env.tally.record("backtrace", &format!("{} {}", rel.display(), config.name), result);
         }
     }
     Ok(())
