@@ -62,6 +62,13 @@ pub static HOOKS: &[Hook] = &[
         ),
     },
     Hook {
+        file: "src/debuginfo/mod.rs",
+        anchor: "                entry_id: None,\n",
+        edit: Edit::Replace(
+            "                entry_id: corolift_codegen::inlined_frames::line_tables_subprogram(tcx, instance, &mut self.dwarf, linkage_name),\n",
+        ),
+    },
+    Hook {
         file: "src/debuginfo/line_info.rs",
         anchor: "                let source_loc = self.source_loc_set[loc.bits() as usize];\n",
         edit: Edit::Replace(

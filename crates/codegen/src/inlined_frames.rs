@@ -20,6 +20,9 @@
 //!    under the function's `DW_TAG_subprogram`, covering the code ranges of the locations
 //!    tagged with that chain or a longer one, with the callee's linkage name and the call's
 //!    file, line and column.
+//! 4. [`line_tables_subprogram`] (`DebugContext::define_function`): under
+//!    `-Cdebuginfo=line-tables-only` cg_clif writes no `DW_TAG_subprogram`; a resume
+//!    function gets a minimal one, so that its inlined frames have a parent.
 //!
 //! Only resume functions of coroutines, and only while corolift lowers (not under
 //! `corolift=off`, whose output stays stock cg_clif's); within those, rustc's own inlined
@@ -29,6 +32,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use gimli::write::{Address, AttributeValue, DwarfUnit, FileId, Range, RangeList, UnitEntryId};
+use rustc_codegen_ssa::debuginfo::type_names;
+use rustc_hir::def_id::DefId;
 use rustc_middle::mir::{Body, SourceScope};
 use rustc_middle::ty::print::with_no_trimmed_paths;
 use rustc_middle::ty::{self, EarlyBinder, Instance, InstanceKind, TyCtxt};
@@ -37,9 +42,10 @@ use rustc_span::Span;
 /// One inlined call: the callee, and where it was called.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct InlinedCall {
-    /// The callee's symbol (demangled by symbolizers), or its path when it has none.
+    /// The callee's name as cg_clif names its functions (`{async_fn#0}`); gdb wants one.
     name: String,
-    name_is_linkage: bool,
+    /// The callee's symbol, which symbolizers demangle into the full path.
+    linkage_name: Option<String>,
     call_file: FileId,
     call_line: u64,
     call_column: u64,
@@ -102,12 +108,12 @@ where
                 ty::TypingEnv::fully_monomorphized(),
                 EarlyBinder::bind(callee),
             );
-            let (name, name_is_linkage) = match callee.def {
-                InstanceKind::Item(_) => (tcx.symbol_name(callee).name.to_string(), true),
-                _ => (with_no_trimmed_paths!(tcx.def_path_str(callee.def_id())), false),
+            let (name, linkage_name) = match callee.def {
+                InstanceKind::Item(def_id) => (short_name(tcx, def_id), Some(tcx.symbol_name(callee).name.to_string())),
+                _ => (with_no_trimmed_paths!(tcx.def_path_str(callee.def_id())), None),
             };
             let (call_file, call_line, call_column) = span_loc(call_span);
-            InlinedCall { name, name_is_linkage, call_file, call_line, call_column }
+            InlinedCall { name, linkage_name, call_file, call_line, call_column }
         })
         .collect();
     if chain.is_empty() {
@@ -131,6 +137,36 @@ where
         Ok(tag) if tag <= COLUMN_MASK => column | (tag << COLUMN_BITS),
         _ => column,
     }
+}
+
+/// An item's name as cg_clif's `define_function` writes it into `DW_AT_name`.
+fn short_name(tcx: TyCtxt<'_>, def_id: DefId) -> String {
+    let mut name = String::new();
+    type_names::push_item_name(tcx, def_id, false, &mut name);
+    name
+}
+
+/// Hook in `DebugContext::define_function`, which under `-Cdebuginfo=line-tables-only`
+/// writes no `DW_TAG_subprogram` (functions are named by the symbol table): for a resume
+/// function this writes a minimal one, names and (in `finalize`) address range, as LLVM
+/// does in that mode, so that its inlined frames have an entry to hang under.
+pub fn line_tables_subprogram<'tcx>(
+    tcx: TyCtxt<'tcx>,
+    instance: Instance<'tcx>,
+    dwarf: &mut DwarfUnit,
+    linkage_name: &str,
+) -> Option<UnitEntryId> {
+    if !enabled(tcx, instance) {
+        return None;
+    }
+    let root = dwarf.unit.root();
+    let entry_id = dwarf.unit.add(root, gimli::DW_TAG_subprogram);
+    let name = dwarf.strings.add(short_name(tcx, instance.def_id()));
+    let linkage_name = dwarf.strings.add(linkage_name);
+    let entry = dwarf.unit.get_mut(entry_id);
+    entry.set(gimli::DW_AT_name, AttributeValue::StringRef(name));
+    entry.set(gimli::DW_AT_linkage_name, AttributeValue::StringRef(linkage_name));
+    Some(entry_id)
 }
 
 /// Hook in `create_debug_lines`: a location as the line table wants it, without the tag.
@@ -184,6 +220,7 @@ pub fn add_inlined_subroutines(
         let frame = &frames[&prefix];
         let call = prefix.last().unwrap();
         let name = dwarf.strings.add(call.name.as_str());
+        let linkage_name = call.linkage_name.as_deref().map(|linkage_name| dwarf.strings.add(linkage_name));
         let ranges: Vec<Range> = frame
             .ranges
             .iter()
@@ -194,8 +231,10 @@ pub fn add_inlined_subroutines(
             .collect();
         let ranges = dwarf.unit.ranges.add(RangeList(ranges));
         let entry = dwarf.unit.get_mut(frame.entry);
-        let name_attribute = if call.name_is_linkage { gimli::DW_AT_linkage_name } else { gimli::DW_AT_name };
-        entry.set(name_attribute, AttributeValue::StringRef(name));
+        entry.set(gimli::DW_AT_name, AttributeValue::StringRef(name));
+        if let Some(linkage_name) = linkage_name {
+            entry.set(gimli::DW_AT_linkage_name, AttributeValue::StringRef(linkage_name));
+        }
         entry.set(gimli::DW_AT_ranges, AttributeValue::RangeListRef(ranges));
         entry.set(gimli::DW_AT_call_file, AttributeValue::FileIndex(Some(call.call_file)));
         entry.set(gimli::DW_AT_call_line, AttributeValue::Udata(call.call_line));

@@ -8,12 +8,13 @@
 //! | [`check_knob`] | `BackendConfig::from_opts` (`src/config.rs`) | accepts and checks the `corolift*` words of `-Cllvm-args` |
 //! | [`provide`] | `CodegenBackend::provide` (`src/lib.rs`) | overrides `optimized_mir`, where the lowering runs |
 //! | [`locals_kept_in_registers`] | `abi::codegen_fn_prelude`, after cg_clif's SSA analysis | names the locals `self_in_register` keeps out of memory |
-//! | [`inlined_frames::tag_column`], [`inlined_frames::untag`], [`inlined_frames::add_inlined_subroutines`] | `FunctionCx::set_debug_loc`, `create_debug_lines`, `FunctionDebugContext::finalize` | inlined frames in the DWARF of resume functions |
+//! | [`inlined_frames::tag_column`], [`inlined_frames::untag`], [`inlined_frames::add_inlined_subroutines`], [`inlined_frames::line_tables_subprogram`] | `FunctionCx::set_debug_loc`, `create_debug_lines`, `FunctionDebugContext::finalize`, `DebugContext::define_function` | inlined frames in the DWARF of resume functions |
 //! | [`function_lowered`] | `base::codegen_fn`, after the CLIF is finalized | sees the Cranelift `Function` of every body; notes resume functions for the report, and under `corolift-dump` writes their `.frame` ([`frame`]) |
 //! | [`function_compiled`] | `base::compile_fn`, after `define_function` | learns the machine-code size and writes the report line |
 
 #![feature(rustc_private)]
 
+extern crate rustc_codegen_ssa;
 extern crate rustc_hir;
 extern crate rustc_middle;
 extern crate rustc_session;

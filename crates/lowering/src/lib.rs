@@ -120,7 +120,7 @@ pub fn lower_coroutine<'tcx>(
         // diagnostic, so rustc ICEs at exit if they were ("trimmed_def_paths called,
         // diagnostics were expected but none were emitted", seen compiling tokio).
         let outcome = with_no_trimmed_paths!((pass.run)(&cx, &mut lowered));
-        changed |= matches!(outcome, PassOutcome::Applied(_));
+        changed |= pass.rewrites_mir && matches!(outcome, PassOutcome::Applied(_));
         summary.passes.push(PassRecord { pass: pass.name, outcome });
     }
     let after = StateMachine::recover(&lowered);

@@ -50,6 +50,9 @@ pub struct PassInfo {
     pub default_at_opt0: bool,
     /// Part of `corolift=default` at opt-level 1 and up.
     pub default_when_optimizing: bool,
+    /// The pass rewrites the body when it applies. `self_in_register` does not: it only
+    /// reads the final body, for the codegen hook.
+    pub rewrites_mir: bool,
     pub run: for<'tcx> fn(&PassCx<'tcx>, &mut Body<'tcx>) -> PassOutcome,
 }
 
@@ -74,6 +77,7 @@ pub static PASSES: &[PassInfo] = &[
                   their MIR consists of",
         default_at_opt0: true,
         default_when_optimizing: true,
+        rewrites_mir: true,
         run: await_calls::run,
     },
     PassInfo {
@@ -82,6 +86,7 @@ pub static PASSES: &[PassInfo] = &[
                   returns Pending instead of panicking",
         default_at_opt0: true,
         default_when_optimizing: true,
+        rewrites_mir: true,
         run: returned_arm::run,
     },
     PassInfo {
@@ -90,6 +95,7 @@ pub static PASSES: &[PassInfo] = &[
                   (and so its suspend state)",
         default_at_opt0: true,
         default_when_optimizing: true,
+        rewrites_mir: true,
         run: ready_child::run,
     },
     PassInfo {
@@ -98,6 +104,7 @@ pub static PASSES: &[PassInfo] = &[
                   become one, with one copy of the poll code",
         default_at_opt0: true,
         default_when_optimizing: true,
+        rewrites_mir: true,
         run: merge_states::run,
     },
     PassInfo {
@@ -106,6 +113,7 @@ pub static PASSES: &[PassInfo] = &[
                   and the layout",
         default_at_opt0: true,
         default_when_optimizing: true,
+        rewrites_mir: true,
         run: dead_states::run,
     },
     PassInfo {
@@ -119,6 +127,7 @@ pub static PASSES: &[PassInfo] = &[
         // frames, so a backtrace would lose the child's function name.
         default_at_opt0: false,
         default_when_optimizing: true,
+        rewrites_mir: true,
         run: inline_child::run,
     },
     PassInfo {
@@ -130,6 +139,7 @@ pub static PASSES: &[PassInfo] = &[
         // future would grow (the child's upvars move into the parent's prefix).
         default_at_opt0: false,
         default_when_optimizing: true,
+        rewrites_mir: true,
         run: flatten_child::run,
     },
     PassInfo {
@@ -138,6 +148,7 @@ pub static PASSES: &[PassInfo] = &[
                   loses its dispatch and state writes",
         default_at_opt0: true,
         default_when_optimizing: true,
+        rewrites_mir: true,
         run: await_free::run,
     },
     PassInfo {
@@ -146,6 +157,7 @@ pub static PASSES: &[PassInfo] = &[
                   makes its last arm the otherwise: a compare and branch instead of a jump table",
         default_at_opt0: true,
         default_when_optimizing: true,
+        rewrites_mir: true,
         run: last_arm_default::run,
     },
     PassInfo {
@@ -153,6 +165,7 @@ pub static PASSES: &[PassInfo] = &[
         summary: "every return of the resume function jumps to one exit block: one epilogue",
         default_at_opt0: true,
         default_when_optimizing: true,
+        rewrites_mir: true,
         run: single_return::run,
     },
     PassInfo {
@@ -162,6 +175,7 @@ pub static PASSES: &[PassInfo] = &[
                   steers cg_clif's SSA analysis",
         default_at_opt0: true,
         default_when_optimizing: true,
+        rewrites_mir: false,
         run: self_in_register::run,
     },
 ];

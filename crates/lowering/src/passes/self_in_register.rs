@@ -17,7 +17,10 @@
 //!
 //! This pass changes no MIR. It finds the locals that are borrowed only through a
 //! dereference of themselves, and the codegen hook hands that list to cg_clif's SSA
-//! analysis, which keeps them in variables again. The MIR, the layout and the drop glue
+//! analysis, which keeps them in variables again. The hook recomputes the list from the
+//! body cg_clif lowers, so it also covers resume bodies the pipeline left alone (another
+//! crate's, or one whose state machine was not recognised): the argument below does not
+//! depend on the body's shape. The MIR, the layout and the drop glue
 //! are the same as without it; only where cg_clif keeps the pointer changes.
 //!
 //! Why it is sound: cg_clif needs a local in memory only when code takes the local's
