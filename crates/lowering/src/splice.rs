@@ -10,7 +10,8 @@
 //!   path, every spliced block is cleanup code and every unwind action terminates;
 //! - scopes: appended under the site's scope; the child's outermost scope is marked as
 //!   inlined from the child's instance at the site's span, so debuggers and symbolised
-//!   backtraces can still name the child;
+//!   backtraces can still name the child (cg_clif writes no inlined frames of its own:
+//!   `crates/codegen/src/inlined_frames.rs` writes them from these scopes);
 //! - debug info: the child's variables, in the mapped scopes;
 //! - `required_consts` and `mentioned_items`: the child's join the receiving body's.
 //!

@@ -123,8 +123,9 @@ pub static PASSES: &[PassInfo] = &[
                   once no caller is left; by default only a local async fn the crate mentions once",
         // Under the default only single-use children (`fn_uses`): a child awaited in several
         // places would be copied into each, and the corpus's resume bytes would grow
-        // (README, "inline_child"). At opt-level 0 not at all: cg_clif emits no inlined
-        // frames, so a backtrace would lose the child's function name.
+        // (README, "inline_child"). At opt-level 0 not at all: nothing is inlined there
+        // (rustc's MIR inliner does not run either), and a debugger steps through each
+        // child as its own function.
         default_at_opt0: false,
         default_when_optimizing: true,
         rewrites_mir: true,
