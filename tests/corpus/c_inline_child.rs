@@ -1,4 +1,4 @@
-// inline_child's cases, for the corolift=all builds (the splice is not a default pass):
+// inline_child's cases (corolift=all splices them all; the default only the single-use ones):
 // a child awaited in a loop, a child dropped mid-flight (cancellation inside spliced code),
 // a panic inside a spliced child caught by the caller, and generic children; each with
 // values whose Drop prints, so that the drop order is compared too.
