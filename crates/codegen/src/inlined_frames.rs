@@ -7,12 +7,13 @@
 //! instruction gets a file, line and column, and the function's name is that of the
 //! `DW_TAG_subprogram` around it. A symbolizer (std's backtrace, gdb, addr2line) shows an
 //! inlined frame only where a `DW_TAG_inlined_subroutine` entry covers the address. This
-//! module writes those entries for resume functions, from three hooks in cg_clif's
+//! module writes those entries for resume functions, from four hooks in cg_clif's
 //! debuginfo code:
 //!
 //! 1. [`tag_column`] (`FunctionCx::set_debug_loc`): cg_clif interns each instruction's
 //!    location as `(file, line, column)`. For code in an inlined scope the column gets the
-//!    scope's chain of inlined calls in its upper 32 bits (an id into [`CHAINS`]), so that
+//!    scope's chain of inlined calls in its upper 32 bits (an id into the interned
+//!    chains), so that
 //!    the same line reached through two different calls stays two locations.
 //! 2. [`untag`] (`create_debug_lines`): the line table gets the real column back.
 //! 3. [`add_inlined_subroutines`] (`FunctionDebugContext::finalize`): once the machine
@@ -39,24 +40,42 @@ use rustc_middle::ty::print::with_no_trimmed_paths;
 use rustc_middle::ty::{self, EarlyBinder, Instance, InstanceKind, TyCtxt};
 use rustc_span::Span;
 
-/// One inlined call: the callee, and where it was called.
+/// The callee of one inlined call.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct InlinedCall {
-    /// The callee's name as cg_clif names its functions (`{async_fn#0}`); gdb wants one.
+struct Callee {
+    /// Its name as cg_clif names its functions (`{async_fn#0}`); gdb wants one.
     name: String,
-    /// The callee's symbol, which symbolizers demangle into the full path.
+    /// Its symbol, which symbolizers demangle into the full path.
     linkage_name: Option<String>,
-    call_file: FileId,
-    call_line: u64,
-    call_column: u64,
 }
 
-/// Every chain of inlined calls seen, outermost call first; a tagged column holds an index
-/// plus one. A chain holds `FileId`s of the codegen unit that interned it; the unit that
-/// reads it back is the one whose locations carry its id, and the same content means the
-/// same files there.
-static CHAINS: Mutex<Vec<Vec<InlinedCall>>> = Mutex::new(Vec::new());
-static CHAIN_IDS: Mutex<Option<HashMap<Vec<InlinedCall>, usize>>> = Mutex::new(None);
+/// What `tag_column` needs of a scope, worked out once per (monomorphic function, scope):
+/// the callees of the inlined calls around it, outermost first (an index into `CALLEES`),
+/// and the calls' spans. `None`: the function gets no inlined frames, or the scope is
+/// not inlined.
+type ScopeKey = (DefId, usize, SourceScope);
+type ScopeCalls = Option<(usize, Vec<Span>)>;
+
+/// A chain of inlined calls: its callees (an index into `CALLEES`) and the file, line and
+/// column of each call. The `FileId`s are those of the codegen unit that interned it; the
+/// unit that reads it back is the one whose locations carry its id, and the same content
+/// means the same files there.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Chain {
+    callees: usize,
+    call_sites: Vec<(FileId, u64, u64)>,
+}
+
+/// Interned state, shared by the codegen units (each a thread in cg_clif).
+#[derive(Default)]
+struct Interned {
+    scopes: HashMap<ScopeKey, ScopeCalls>,
+    callees: Vec<Vec<Callee>>,
+    chains: Vec<Chain>,
+    chain_ids: HashMap<Chain, usize>,
+}
+
+static INTERNED: Mutex<Option<Interned>> = Mutex::new(None);
 
 const COLUMN_BITS: u32 = 32;
 const COLUMN_MASK: u64 = (1 << COLUMN_BITS) - 1;
@@ -76,8 +95,7 @@ fn inlined_calls<'tcx>(mir: &Body<'tcx>, scope: SourceScope) -> Vec<(Instance<'t
 }
 
 fn enabled(tcx: TyCtxt<'_>, instance: Instance<'_>) -> bool {
-    let InstanceKind::Item(def_id) = instance.def else { return false };
-    tcx.is_coroutine(def_id) && crate::knobs(tcx).lowering_enabled()
+    crate::resume_function_of(tcx, instance).is_some() && crate::knobs(tcx).lowering_enabled()
 }
 
 /// Hook in `FunctionCx::set_debug_loc`: the column to intern for an instruction of
@@ -97,39 +115,35 @@ where
     if data.inlined.is_none() && data.inlined_parent_scope.is_none() {
         return column;
     }
-    if column > COLUMN_MASK || !enabled(tcx, instance) {
+    if column > COLUMN_MASK {
         return column;
     }
-    let mut chain: Vec<InlinedCall> = inlined_calls(mir, scope)
-        .into_iter()
-        .map(|(callee, call_span)| {
-            let callee = instance.instantiate_mir_and_normalize_erasing_regions(
-                tcx,
-                ty::TypingEnv::fully_monomorphized(),
-                EarlyBinder::bind(callee),
-            );
-            let (name, linkage_name) = match callee.def {
-                InstanceKind::Item(def_id) => (short_name(tcx, def_id), Some(tcx.symbol_name(callee).name.to_string())),
-                _ => (with_no_trimmed_paths!(tcx.def_path_str(callee.def_id())), None),
-            };
-            let (call_file, call_line, call_column) = span_loc(call_span);
-            InlinedCall { name, linkage_name, call_file, call_line, call_column }
-        })
-        .collect();
-    if chain.is_empty() {
-        return column;
-    }
-    chain.reverse();
+    let key = (instance.def_id(), std::ptr::from_ref(instance.args).cast::<()>() as usize, scope);
+    let calls = {
+        let mut interned = INTERNED.lock().unwrap();
+        let interned = interned.get_or_insert_default();
+        if !interned.scopes.contains_key(&key) {
+            let calls = scope_calls(tcx, instance, mir, scope).map(|(callees, spans)| {
+                interned.callees.push(callees);
+                (interned.callees.len() - 1, spans)
+            });
+            interned.scopes.insert(key, calls);
+        }
+        interned.scopes[&key].clone()
+    };
+    let Some((callees, spans)) = calls else { return column };
+    // Outside the lock: cg_clif's span lookup may add a file to this unit's line program.
+    let chain = Chain { callees, call_sites: spans.into_iter().map(&mut span_loc).collect() };
     let id = {
-        let mut ids = CHAIN_IDS.lock().unwrap();
-        let ids = ids.get_or_insert_default();
-        match ids.get(&chain) {
+        let mut interned = INTERNED.lock().unwrap();
+        let interned = interned.get_or_insert_default();
+        match interned.chain_ids.get(&chain) {
             Some(&id) => id,
             None => {
-                let mut chains = CHAINS.lock().unwrap();
-                chains.push(chain.clone());
-                ids.insert(chain, chains.len() - 1);
-                chains.len() - 1
+                interned.chains.push(chain.clone());
+                let id = interned.chains.len() - 1;
+                interned.chain_ids.insert(chain, id);
+                id
             }
         }
     };
@@ -137,6 +151,43 @@ where
         Ok(tag) if tag <= COLUMN_MASK => column | (tag << COLUMN_BITS),
         _ => column,
     }
+}
+
+/// The callees and call spans of the inlined calls around `scope`, outermost first; `None`
+/// when `instance` gets no inlined frames or the scope is not inlined.
+fn scope_calls<'tcx>(
+    tcx: TyCtxt<'tcx>,
+    instance: Instance<'tcx>,
+    mir: &Body<'tcx>,
+    scope: SourceScope,
+) -> Option<(Vec<Callee>, Vec<Span>)> {
+    if !enabled(tcx, instance) {
+        return None;
+    }
+    let (mut callees, mut spans): (Vec<Callee>, Vec<Span>) = inlined_calls(mir, scope)
+        .into_iter()
+        .map(|(callee, call_span)| {
+            let callee = instance.instantiate_mir_and_normalize_erasing_regions(
+                tcx,
+                ty::TypingEnv::fully_monomorphized(),
+                EarlyBinder::bind(callee),
+            );
+            let callee = match callee.def {
+                InstanceKind::Item(def_id) => Callee {
+                    name: short_name(tcx, def_id),
+                    linkage_name: Some(tcx.symbol_name(callee).name.to_string()),
+                },
+                _ => Callee { name: with_no_trimmed_paths!(tcx.def_path_str(callee.def_id())), linkage_name: None },
+            };
+            (callee, call_span)
+        })
+        .unzip();
+    if callees.is_empty() {
+        return None;
+    }
+    callees.reverse();
+    spans.reverse();
+    Some((callees, spans))
 }
 
 /// An item's name as cg_clif's `define_function` writes it into `DW_AT_name`.
@@ -174,14 +225,35 @@ pub fn untag<F>(location: (F, u64, u64)) -> (F, u64, u64) {
     (location.0, location.1, location.2 & COLUMN_MASK)
 }
 
-fn chain_of_column(column: u64) -> Option<Vec<InlinedCall>> {
-    let tag = usize::try_from(column >> COLUMN_BITS).ok()?.checked_sub(1)?;
-    CHAINS.lock().unwrap().get(tag).cloned()
+/// The chain id a tagged column carries.
+fn chain_id_of_column(column: u64) -> Option<usize> {
+    usize::try_from(column >> COLUMN_BITS).ok()?.checked_sub(1)
 }
 
-/// One `DW_TAG_inlined_subroutine` being built: its entry and code ranges (offsets).
+/// One inlined call as a DWARF entry sees it: the callee and the call site.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct InlinedCall {
+    callee: Callee,
+    call_site: (FileId, u64, u64),
+}
+
+/// The calls of chain `id`, outermost first (empty for an unknown id).
+fn calls_of_chain(id: usize) -> Vec<InlinedCall> {
+    let interned = INTERNED.lock().unwrap();
+    let Some(interned) = interned.as_ref() else { return Vec::new() };
+    let Some(chain) = interned.chains.get(id) else { return Vec::new() };
+    interned.callees[chain.callees]
+        .iter()
+        .zip(&chain.call_sites)
+        .map(|(callee, &call_site)| InlinedCall { callee: callee.clone(), call_site })
+        .collect()
+}
+
+/// One `DW_TAG_inlined_subroutine` being built: its entry, its call, and its code ranges
+/// (offsets into the function).
 struct Frame {
     entry: UnitEntryId,
+    call: InlinedCall,
     ranges: Vec<(u32, u32)>,
 }
 
@@ -196,31 +268,41 @@ pub fn add_inlined_subroutines(
     location: impl Fn(usize) -> (FileId, u64, u64),
 ) {
     let Address::Symbol { symbol, addend } = function_start else { return };
-    let mut frames: HashMap<Vec<InlinedCall>, Frame> = HashMap::new();
-    let mut order: Vec<Vec<InlinedCall>> = Vec::new();
+    let mut frames: Vec<Frame> = Vec::new();
+    // The frame of each distinct prefix of a chain: chains that share their outer calls
+    // share those entries.
+    let mut frame_of_prefix: HashMap<Vec<InlinedCall>, usize> = HashMap::new();
+    // The frames of each chain id, outermost first, worked out once per id.
+    let mut frames_of_chain: HashMap<usize, Vec<usize>> = HashMap::new();
     for (start, end, interned) in code {
         let Some(interned) = interned else { continue };
-        let Some(chain) = chain_of_column(location(interned).2) else { continue };
-        for depth in 1..=chain.len() {
-            let prefix = chain[..depth].to_vec();
-            if !frames.contains_key(&prefix) {
-                let parent = if depth == 1 { subprogram } else { frames[&chain[..depth - 1]].entry };
-                let entry = dwarf.unit.add(parent, gimli::DW_TAG_inlined_subroutine);
-                order.push(prefix.clone());
-                frames.insert(prefix.clone(), Frame { entry, ranges: Vec::new() });
-            }
-            let frame = frames.get_mut(&prefix).unwrap();
-            match frame.ranges.last_mut() {
+        let Some(id) = chain_id_of_column(location(interned).2) else { continue };
+        let chain_frames = frames_of_chain.entry(id).or_insert_with(|| {
+            let calls = calls_of_chain(id);
+            let mut parent = subprogram;
+            (1..=calls.len())
+                .map(|depth| {
+                    let at = *frame_of_prefix.entry(calls[..depth].to_vec()).or_insert_with(|| {
+                        let entry = dwarf.unit.add(parent, gimli::DW_TAG_inlined_subroutine);
+                        frames.push(Frame { entry, call: calls[depth - 1].clone(), ranges: Vec::new() });
+                        frames.len() - 1
+                    });
+                    parent = frames[at].entry;
+                    at
+                })
+                .collect()
+        });
+        for &at in chain_frames.iter() {
+            let ranges = &mut frames[at].ranges;
+            match ranges.last_mut() {
                 Some(last) if last.1 == start => last.1 = end,
-                _ => frame.ranges.push((start, end)),
+                _ => ranges.push((start, end)),
             }
         }
     }
-    for prefix in order {
-        let frame = &frames[&prefix];
-        let call = prefix.last().unwrap();
-        let name = dwarf.strings.add(call.name.as_str());
-        let linkage_name = call.linkage_name.as_deref().map(|linkage_name| dwarf.strings.add(linkage_name));
+    for frame in &frames {
+        let name = dwarf.strings.add(frame.call.callee.name.as_str());
+        let linkage_name = frame.call.callee.linkage_name.as_deref().map(|linkage_name| dwarf.strings.add(linkage_name));
         let ranges: Vec<Range> = frame
             .ranges
             .iter()
@@ -230,14 +312,15 @@ pub fn add_inlined_subroutines(
             })
             .collect();
         let ranges = dwarf.unit.ranges.add(RangeList(ranges));
+        let (call_file, call_line, call_column) = frame.call.call_site;
         let entry = dwarf.unit.get_mut(frame.entry);
         entry.set(gimli::DW_AT_name, AttributeValue::StringRef(name));
         if let Some(linkage_name) = linkage_name {
             entry.set(gimli::DW_AT_linkage_name, AttributeValue::StringRef(linkage_name));
         }
         entry.set(gimli::DW_AT_ranges, AttributeValue::RangeListRef(ranges));
-        entry.set(gimli::DW_AT_call_file, AttributeValue::FileIndex(Some(call.call_file)));
-        entry.set(gimli::DW_AT_call_line, AttributeValue::Udata(call.call_line));
-        entry.set(gimli::DW_AT_call_column, AttributeValue::Udata(call.call_column));
+        entry.set(gimli::DW_AT_call_file, AttributeValue::FileIndex(Some(call_file)));
+        entry.set(gimli::DW_AT_call_line, AttributeValue::Udata(call_line));
+        entry.set(gimli::DW_AT_call_column, AttributeValue::Udata(call_column));
     }
 }

@@ -99,12 +99,18 @@ fn optimized_mir<'tcx>(tcx: TyCtxt<'tcx>, def: LocalDefId) -> &'tcx Body<'tcx> {
     }
 }
 
+/// The coroutine whose resume function `instance` is, if it is one. The codegen hooks act
+/// on resume functions only.
+fn resume_function_of(tcx: TyCtxt<'_>, instance: Instance<'_>) -> Option<DefId> {
+    let InstanceKind::Item(def_id) = instance.def else { return None };
+    tcx.is_coroutine(def_id).then_some(def_id)
+}
+
 /// Hook in `abi::codegen_fn_prelude`, after cg_clif's SSA analysis: the locals of a
 /// resume function that cg_clif put in memory and that may stay in variables, when
 /// `self_in_register` is enabled (see that pass for why this is sound).
 pub fn locals_kept_in_registers<'tcx>(tcx: TyCtxt<'tcx>, instance: Instance<'tcx>, mir: &Body<'tcx>) -> Vec<Local> {
-    let InstanceKind::Item(def_id) = instance.def else { return Vec::new() };
-    if !tcx.is_coroutine(def_id) {
+    if resume_function_of(tcx, instance).is_none() {
         return Vec::new();
     }
     let optimizing = tcx.sess.opts.optimize != OptLevel::No;
@@ -121,12 +127,9 @@ pub fn function_lowered<'tcx>(
     symbol: &str,
     func: &mut cranelift_codegen::ir::Function,
 ) {
-    let knobs = knobs(tcx);
-    let def_id = match instance.def {
-        InstanceKind::Item(def_id) => def_id,
-        _ => return,
-    };
+    let Some(def_id) = resume_function_of(tcx, instance) else { return };
     let Some(kind) = tcx.coroutine_kind(def_id) else { return };
+    let knobs = knobs(tcx);
     if let Some(dir) = &knobs.dump {
         let name = with_no_trimmed_paths!(instance.to_string());
         let written = frame::write(dir, &file_stem(tcx, def_id), &name, frame::summarise(&name, func));
