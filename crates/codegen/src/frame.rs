@@ -8,10 +8,11 @@
 //! corolift:
 //!
 //! ```text
+//! // tests/corpus/a_loop_await.rs, corolift -O3
 //! loop_break::{closure#0}
 //!   stack slots: 6 (64 bytes): 8 8 16 16 8 8
-//!   instructions: 139
-//!   return 1, call 3, call_indirect 0, load 14, store 9, stack_load 0, stack_store 0, stack_addr 6
+//!   instructions: 112
+//!   return 1, call 2, call_indirect 0, load 8, store 9, stack_load 6, stack_store 8, stack_addr 4
 //! ```
 //!
 //! One section per monomorphic instance, sorted, so that the file is the same whatever the

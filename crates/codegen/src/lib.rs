@@ -17,7 +17,6 @@
 extern crate rustc_codegen_ssa;
 extern crate rustc_hir;
 extern crate rustc_middle;
-extern crate rustc_session;
 extern crate rustc_span;
 
 mod frame;
@@ -31,13 +30,12 @@ use corolift_lowering::knobs::{Knobs, is_corolift_word};
 use corolift_lowering::machine::StateMachine;
 use corolift_lowering::passes::self_in_register;
 use corolift_lowering::report::{ReportLine, coroutine_path, file_stem};
-use corolift_lowering::{LoweringSummary, kind_label, lower_coroutine};
+use corolift_lowering::{LoweringSummary, kind_label, lower_coroutine, optimizing};
 use rustc_hir::def_id::{DefId, LocalDefId};
 use rustc_middle::mir::{Body, Local};
 use rustc_middle::ty::{self, Instance, InstanceKind, TyCtxt};
 use rustc_middle::ty::print::with_no_trimmed_paths;
 use rustc_middle::util::Providers;
-use rustc_session::config::OptLevel;
 
 type OptimizedMir = for<'tcx> fn(TyCtxt<'tcx>, LocalDefId) -> &'tcx Body<'tcx>;
 
@@ -113,8 +111,7 @@ pub fn locals_kept_in_registers<'tcx>(tcx: TyCtxt<'tcx>, instance: Instance<'tcx
     if resume_function_of(tcx, instance).is_none() {
         return Vec::new();
     }
-    let optimizing = tcx.sess.opts.optimize != OptLevel::No;
-    if !knobs(tcx).passes.enabled(optimizing).iter().any(|pass| pass.name == "self_in_register") {
+    if !knobs(tcx).passes.runs("self_in_register", optimizing(tcx)) {
         return Vec::new();
     }
     self_in_register::borrowed_only_through_deref(mir)

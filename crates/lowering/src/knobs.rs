@@ -114,6 +114,11 @@ impl Knobs {
 }
 
 impl PassSelection {
+    /// Does the pass named `name` run, for a build with the given profile?
+    pub fn runs(&self, name: &str, optimizing: bool) -> bool {
+        self.enabled(optimizing).iter().any(|pass| pass.name == name)
+    }
+
     /// The passes to run, in pipeline order, for a build with the given profile.
     pub fn enabled(&self, optimizing: bool) -> Vec<&'static PassInfo> {
         PASSES

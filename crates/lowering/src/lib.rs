@@ -84,6 +84,11 @@ pub fn kind_label(kind: CoroutineKind) -> &'static str {
     }
 }
 
+/// Does this build optimise (opt-level 1 and up)? The default pass set depends on it.
+pub fn optimizing(tcx: TyCtxt<'_>) -> bool {
+    tcx.sess.opts.optimize != OptLevel::No
+}
+
 /// Lowers the resume body of coroutine `def_id`. Returns the rewritten body, or `None`
 /// when no pass changed anything (the caller then keeps rustc's body as it is).
 pub fn lower_coroutine<'tcx>(
@@ -109,7 +114,7 @@ pub fn lower_coroutine<'tcx>(
         return (None, summary);
     }
 
-    let optimizing = tcx.sess.opts.optimize != OptLevel::No;
+    let optimizing = optimizing(tcx);
     // A pass named by the knobs (or by `corolift=all`) was asked for in full; under the
     // default a pass may apply a narrower policy (`inline_child` does).
     let cx = PassCx { tcx, def_id, kind, asked_for: knobs.passes != PassSelection::Default };
