@@ -67,9 +67,17 @@ pub struct Directives {
     pub compile_flags: Vec<String>,
     pub run_args: Vec<String>,
     pub edition: Option<String>,
+    /// `//@ skip-config: <config> <why>`: a configuration the program cannot run under,
+    /// with the reason (the corpus suite prints it and does not run the program there).
+    pub skip_configs: Vec<(String, String)>,
 }
 
 impl Directives {
+    /// Why the program opts out of `config`, if it does.
+    pub fn skips(&self, config: &str) -> Option<&str> {
+        self.skip_configs.iter().find(|(c, _)| c == config).map(|(_, why)| why.as_str())
+    }
+
     pub fn read(source: &str) -> Directives {
         let mut d = Directives::default();
         for line in source.lines() {
@@ -80,6 +88,10 @@ impl Directives {
                 "compile-flags" => d.compile_flags.extend(words),
                 "run-args" => d.run_args.extend(words),
                 "edition" => d.edition = Some(value.trim().to_string()),
+                "skip-config" => {
+                    let (config, why) = value.trim().split_once(' ').unwrap_or((value.trim(), ""));
+                    d.skip_configs.push((config.to_string(), why.trim().to_string()));
+                }
                 _ => {}
             }
         }

@@ -53,6 +53,14 @@ pub static HOOKS: &[Hook] = &[
             "    let mut ssa_analyzed = crate::analyze::analyze(fx);\n    for local in corolift_codegen::locals_kept_in_registers(fx.tcx, fx.instance, fx.mir) {\n        ssa_analyzed[local] = crate::analyze::SsaKind::MaybeSsa;\n    }\n",
         ),
     },
+    // The slot hook: which local each stack slot is for (the key `share_stack_slots` reads).
+    Hook {
+        file: "src/abi/mod.rs",
+        anchor: "        CPlace::new_stack_slot(fx, layout)\n",
+        edit: Edit::Replace(
+            "        {\n            let first = fx.bcx.func.sized_stack_slots.len();\n            let place = CPlace::new_stack_slot(fx, layout);\n            corolift_codegen::local_slot_created(fx.tcx, fx.instance, fx.bcx.func, first, local);\n            place\n        }\n",
+        ),
+    },
     // The debuginfo hooks: inlined frames for spliced code (crates/codegen/src/inlined_frames.rs).
     Hook {
         file: "src/common.rs",
@@ -90,12 +98,12 @@ pub static HOOKS: &[Hook] = &[
             "    corolift_codegen::function_lowered(tcx, instance, &symbol_name, &mut func);\n",
         ),
     },
-    // The size hook: machine-code bytes of every function after `define_function`.
+    // The size hook: machine-code bytes and the frame of every function after `define_function`.
     Hook {
         file: "src/base.rs",
         anchor: "            Ok(()) => {}\n",
         edit: Edit::Replace(
-            "            Ok(()) => corolift_codegen::function_compiled(\n                &codegened_func.symbol_name,\n                context.compiled_code().map_or(0, |code| code.code_buffer().len()),\n            ),\n",
+            "            Ok(()) => corolift_codegen::function_compiled(&codegened_func.symbol_name, context.compiled_code()),\n",
         ),
     },
 ];

@@ -1,6 +1,7 @@
 //! `build/compare/report.html`: the comparison as a page with inline SVG bar charts (no
-//! scripts, no network), one chart of resume-function bytes, one of `.text` bytes and one
-//! of executed instructions per benchmark, a bar per build.
+//! scripts, no network): per benchmark, charts of resume-function bytes, `.text` bytes,
+//! executed instructions, the largest resume frame and the futures' total `size_of`, a bar
+//! per build.
 
 use serde_json::Value;
 
@@ -101,12 +102,15 @@ pub fn render(report: &Value) -> String {
         page.push_str(&bar_chart(&format!("{name}: resume-function bytes"), "B", &series("resume_bytes")));
         page.push_str(&bar_chart(&format!("{name}: .text bytes"), "B", &series("text_bytes")));
         page.push_str(&bar_chart(&format!("{name}: instructions executed"), "", &series("instructions")));
+        page.push_str(&bar_chart(&format!("{name}: largest resume frame"), "B", &series("frame_bytes_max")));
+        page.push_str(&bar_chart(&format!("{name}: futures' size_of, total"), "B", &series("size_of_total")));
         page.push_str("</div><table><tr><th>build</th><th>resume bytes</th><th>.text bytes</th><th>instructions</th>\
-                       <th>÷ LLVM -O3</th><th>÷ hand-written</th><th>compile s (median)</th><th>÷ LLVM -O0</th></tr>");
+                       <th>÷ LLVM -O3</th><th>÷ hand-written</th><th>resume frames: total</th><th>largest</th>\
+                       <th>size_of: total</th><th>largest</th><th>compile s (median)</th><th>÷ LLVM -O0</th></tr>");
         for c in &configs {
             if let Some(err) = c["error"].as_str() {
                 page.push_str(&format!(
-                    "<tr><td>{}</td><td colspan=\"7\" class=\"failed\">failed: {}</td></tr>",
+                    "<tr><td>{}</td><td colspan=\"11\" class=\"failed\">failed: {}</td></tr>",
                     escape(c["config"].as_str().unwrap_or_default()),
                     escape(err.lines().next().unwrap_or_default())
                 ));
@@ -118,13 +122,17 @@ pub fn render(report: &Value) -> String {
                 other => other.to_string(),
             };
             page.push_str(&format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 escape(c["config"].as_str().unwrap_or_default()),
                 f(&c["resume_bytes"]),
                 f(&c["text_bytes"]),
                 f(&c["instructions"]),
                 f(&c["instructions_ratio_to_llvm_O3"]),
                 f(&c["instructions_ratio_to_manual"]),
+                f(&c["frame_bytes_total"]),
+                f(&c["frame_bytes_max"]),
+                f(&c["size_of_total"]),
+                f(&c["size_of_max"]),
                 f(&c["compile_seconds_median"]),
                 f(&c["compile_ratio_to_llvm_O0"]),
             ));
@@ -134,13 +142,25 @@ pub fn render(report: &Value) -> String {
         let find = |n: &str| configs.iter().find(|c| c["config"] == n).cloned().unwrap_or(Value::Null);
         let (stock, corolift) = (find("stock-O3"), find("corolift-O3"));
         if let Some(list) = stock["coroutines"].as_array() {
-            page.push_str("<table><tr><th>coroutine (-O3)</th><th>states stock → corolift</th><th>size_of</th><th>resume bytes</th></tr>");
+            page.push_str("<table><tr><th>coroutine (-O3)</th><th>states stock → corolift</th><th>size_of</th><th>resume bytes</th><th>frame bytes</th></tr>");
             for sc in list {
+                let function = sc["function"].as_str().unwrap_or_default();
                 let cc = corolift["coroutines"].as_array().and_then(|cs| cs.iter().find(|c| c["symbol"] == sc["symbol"]).cloned()).unwrap_or(Value::Null);
+                if cc.is_null()
+                    && let Some(parent) = super::absorbed_by(&corolift, function)
+                {
+                    page.push_str(&format!(
+                        "<tr><td>{}</td><td colspan=\"4\">spliced into {}</td></tr>",
+                        escape(function),
+                        escape(&parent)
+                    ));
+                    continue;
+                }
                 page.push_str(&format!(
-                    "<tr><td>{}</td><td>{} → {}</td><td>{} → {}</td><td>{} → {}</td></tr>",
-                    escape(sc["function"].as_str().unwrap_or_default()),
-                    sc["states"], cc["states"], sc["size_of"], cc["size_of"], sc["resume_bytes"], cc["resume_bytes"]
+                    "<tr><td>{}</td><td>{} → {}</td><td>{} → {}</td><td>{} → {}</td><td>{} → {}</td></tr>",
+                    escape(function),
+                    sc["states"], cc["states"], sc["size_of"], cc["size_of"], sc["resume_bytes"], cc["resume_bytes"],
+                    sc["frame_bytes"], cc["frame_bytes"]
                 ));
             }
             page.push_str("</table>");
@@ -153,6 +173,8 @@ pub fn render(report: &Value) -> String {
         };
         page.push_str(&bar_chart("tokio_echo: .text bytes", "B", &series("text_bytes")));
         page.push_str(&bar_chart("tokio_echo: resume-function bytes (all crates)", "B", &series("resume_bytes")));
+        page.push_str(&bar_chart("tokio_echo: largest resume frame (all crates)", "B", &series("frame_bytes_max")));
+        page.push_str(&bar_chart("tokio_echo: futures' size_of, total (all crates)", "B", &series("size_of_total")));
         page.push_str(&bar_chart("tokio_echo: full build", "s", &series("full_build_seconds")));
         page.push_str("</div>");
     }

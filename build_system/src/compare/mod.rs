@@ -75,7 +75,7 @@ struct Benchmark {
 
 fn benchmarks(quick: bool) -> Vec<Benchmark> {
     let n = if quick { 1_000 } else { 10_000 };
-    let all = [("seed", n), ("chain16", n), ("protocol", n), ("select_join", n)];
+    let all = [("seed", n), ("chain16", n), ("chain48", n), ("protocol", n), ("select_join", n)];
     all.into_iter()
         .filter(|(name, _)| !quick || matches!(*name, "seed" | "chain16"))
         .map(|(name, iterations)| Benchmark { name, iterations })
@@ -94,6 +94,8 @@ struct BuildFigures {
     output: Option<String>,
     /// Symbol sizes of the executable (for LLVM's resume functions).
     symbols: BTreeMap<String, u64>,
+    /// LLVM's stack frames of the resume functions it kept, read from their prologues.
+    llvm_frames: BTreeMap<String, u64>,
 }
 
 impl BuildFigures {
@@ -209,11 +211,14 @@ fn measure_program(
                 "symbol": v["symbol"], "function": v["function"], "kind": v["kind"],
                 "states": v["states_after"], "suspend_states": v["suspend_states_after"],
                 "size_of": v["size_after"], "resume_bytes": v["resume_bytes"],
+                "frame_bytes": v["frame_bytes"], "absorbed": v["absorbed"],
             }));
         }
     } else {
-        // Filled in later from stock cg_clif's report: the symbols are the same.
+        // Filled in later from stock cg_clif's report: the symbols are the same. LLVM has no
+        // report; its frames are read off the prologues of the resume functions it kept.
         figures.coroutines = Vec::new();
+        figures.llvm_frames = prologue_frames(&exe)?;
     }
 
     let args = vec![bench.iterations.to_string()];
@@ -243,6 +248,73 @@ fn check_same_output(rows: &mut [(String, BuildFigures)]) {
             figures.error = Some(format!("{name} printed something else than the first build:\n{output}\nvs\n{reference}"));
         }
     }
+}
+
+/// Frame and size figures over a build's coroutines (each symbol once).
+struct MemoryFigures {
+    frame_total: Option<u64>,
+    frame_max: Option<u64>,
+    size_total: Option<u64>,
+    size_max: Option<u64>,
+}
+
+fn memory_figures(coroutines: &[Value]) -> MemoryFigures {
+    let frames: Vec<u64> = coroutines.iter().filter_map(|c| c["frame_bytes"].as_u64()).collect();
+    let sizes: Vec<u64> = coroutines.iter().filter_map(|c| c["size_of"].as_u64()).collect();
+    MemoryFigures {
+        frame_total: (!frames.is_empty()).then(|| frames.iter().sum()),
+        frame_max: frames.iter().copied().max(),
+        size_total: (!sizes.is_empty()).then(|| sizes.iter().sum()),
+        size_max: sizes.iter().copied().max(),
+    }
+}
+
+/// The stack frame of every function of an LLVM-built executable whose symbol holds a
+/// coroutine's resume function (`{closure` in its demangled name), read off its prologue:
+/// 8 bytes per `push` and the `sub $N,%rsp` (x86-64; a `push %rbp` that sets up the frame
+/// pointer is not counted, as Cranelift's frame layout does not count it). Cranelift
+/// builds report their frames from Cranelift's frame layout instead.
+fn prologue_frames(exe: &Path) -> std::result::Result<BTreeMap<String, u64>, String> {
+    let out = Command::new("objdump")
+        .args(["-d", "--no-show-raw-insn", "--no-addresses"])
+        .arg(exe)
+        .output()
+        .map_err(|e| format!("cannot run objdump: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut frames = BTreeMap::new();
+    let mut current: Option<(String, u64, usize, bool)> = None;
+    let finish = |current: &mut Option<(String, u64, usize, bool)>, frames: &mut BTreeMap<String, u64>| {
+        if let Some((symbol, bytes, _, _)) = current.take() {
+            frames.insert(symbol, bytes);
+        }
+    };
+    for line in text.lines() {
+        if let Some(name) = line.strip_prefix('<').and_then(|l| l.strip_suffix(">:")) {
+            finish(&mut current, &mut frames);
+            current = Some((name.to_string(), 0, 0, false));
+            continue;
+        }
+        let Some((_, bytes, seen, done)) = current.as_mut() else { continue };
+        let instruction = line.trim();
+        if *done || instruction.is_empty() {
+            continue;
+        }
+        *seen += 1;
+        let mut words = instruction.split_whitespace();
+        match (words.next(), words.next()) {
+            (Some("push"), Some(_)) => *bytes += 8,
+            // `push %rbp; mov %rsp,%rbp`: the frame pointer's setup, not frame.
+            (Some("mov"), Some("%rsp,%rbp")) => *bytes = bytes.saturating_sub(8),
+            (Some("sub"), Some(operand)) if operand.ends_with(",%rsp") => {
+                let n = operand.trim_start_matches("$0x").trim_end_matches(",%rsp");
+                *bytes += u64::from_str_radix(n, 16).unwrap_or(0);
+                *done = true;
+            }
+            _ => *done = *seen > 8,
+        }
+    }
+    finish(&mut current, &mut frames);
+    Ok(frames)
 }
 
 /// The `.text` section size of an executable (`size -A`).
@@ -348,6 +420,7 @@ fn measure_tokio(
             }
             let mut per_crate: BTreeMap<String, (u64, u64)> = BTreeMap::new();
             let mut seen = std::collections::BTreeSet::new();
+            let mut coroutines = Vec::new();
             for line in std::fs::read_to_string(&report).unwrap_or_default().lines() {
                 let Ok(v) = serde_json::from_str::<Value>(line) else { continue };
                 // Rebuilds of the application crate append its lines again, and a resume
@@ -358,7 +431,9 @@ fn measure_tokio(
                 let entry = per_crate.entry(v["crate"].as_str().unwrap_or_default().to_string()).or_default();
                 entry.0 += 1;
                 entry.1 += v["resume_bytes"].as_u64().unwrap_or(0);
+                coroutines.push(json!({ "frame_bytes": v["frame_bytes"], "size_of": v["size_after"] }));
             }
+            let memory = memory_figures(&coroutines);
             Ok(json!({
                 "text_bytes": text_bytes(&exe)?,
                 "full_build_seconds": full_seconds,
@@ -366,6 +441,10 @@ fn measure_tokio(
                 "app_rebuild_seconds": app_seconds,
                 "coroutines": per_crate.values().map(|v| v.0).sum::<u64>(),
                 "resume_bytes": per_crate.values().map(|v| v.1).sum::<u64>(),
+                "frame_bytes_total": memory.frame_total,
+                "frame_bytes_max": memory.frame_max,
+                "size_of_total": memory.size_total,
+                "size_of_max": memory.size_max,
                 "crates": per_crate.iter().map(|(k, v)| json!({"crate": k, "coroutines": v.0, "resume_bytes": v.1})).collect::<Vec<_>>(),
             }))
         })();
@@ -414,6 +493,8 @@ fn build_report(results: &[(String, Vec<(String, BuildFigures)>)], tokio: Option
                                 // LLVM's own symbol, if it kept one (it often inlines them).
                                 let symbol = c["symbol"].as_str().unwrap_or_default().to_string();
                                 c["resume_bytes"] = figures.symbols.get(&symbol).map_or(Value::Null, |&b| json!(b));
+                                c["frame_bytes"] = figures.llvm_frames.get(&symbol).map_or(Value::Null, |&b| json!(b));
+                                c["absorbed"] = json!([]);
                                 c
                             })
                             .collect()
@@ -428,9 +509,14 @@ fn build_report(results: &[(String, Vec<(String, BuildFigures)>)], tokio: Option
             } else {
                 figures.resume_bytes()
             };
+            let memory = memory_figures(&coroutines);
             configs.push(json!({
                 "config": name,
                 "error": figures.error,
+                "frame_bytes_total": memory.frame_total,
+                "frame_bytes_max": memory.frame_max,
+                "size_of_total": memory.size_total,
+                "size_of_max": memory.size_max,
                 "compile_seconds": figures.compile_seconds,
                 "compile_seconds_median": figures.median_seconds(),
                 "compile_ratio_to_llvm_O0": ratio(figures.median_seconds(), llvm_o0_secs),
@@ -463,6 +549,10 @@ fn build_report(results: &[(String, Vec<(String, BuildFigures)>)], tokio: Option
                         let same = if name == "llvm-O0" { "stock-O0" } else { "stock-O3" };
                         v["coroutines"] = stock(same).unwrap_or(Value::Null);
                         v["resume_bytes"] = Value::Null;
+                        // rustc's layouts do not depend on the backend: stock's sizes.
+                        for field in ["size_of_total", "size_of_max"] {
+                            v[field] = rows.iter().find(|(n, _)| n == same).map_or(Value::Null, |(_, s)| s[field].clone());
+                        }
                     }
                     v
                 })
@@ -495,12 +585,23 @@ fn cell(v: &Value) -> String {
     }
 }
 
+/// The coroutine of `config` that `function` was spliced into, if one absorbed it.
+pub(crate) fn absorbed_by(config: &Value, function: &str) -> Option<String> {
+    config["coroutines"].as_array()?.iter().find_map(|c| {
+        c["absorbed"]
+            .as_array()?
+            .iter()
+            .any(|a| a.as_str() == Some(function))
+            .then(|| c["function"].as_str().unwrap_or_default().to_string())
+    })
+}
+
 fn print_tables(report: &Value) {
     for bench in report["benchmarks"].as_array().into_iter().flatten() {
         println!("\n== {} ==", bench["benchmark"].as_str().unwrap_or_default());
         println!(
-            "{:<12} {:>10} {:>12} {:>14} {:>9} {:>9} {:>10} {:>9}",
-            "build", "resume B", ".text B", "instructions", "/llvm-O3", "/manual", "compile s", "/llvm-O0"
+            "{:<16} {:>9} {:>8} {:>12} {:>8} {:>8} {:>13} {:>15} {:>9} {:>8}",
+            "build", "resume B", ".text B", "instructions", "/llvm-O3", "/manual", "frame B sum/max", "size_of sum/max", "compile s", "/llvm-O0"
         );
         for c in bench["configs"].as_array().into_iter().flatten() {
             if let Some(err) = c["error"].as_str() {
@@ -508,13 +609,15 @@ fn print_tables(report: &Value) {
                 continue;
             }
             println!(
-                "{:<12} {:>10} {:>12} {:>14} {:>9} {:>9} {:>10} {:>9}",
+                "{:<16} {:>9} {:>8} {:>12} {:>8} {:>8} {:>15} {:>15} {:>9} {:>8}",
                 c["config"].as_str().unwrap_or_default(),
                 cell(&c["resume_bytes"]),
                 cell(&c["text_bytes"]),
                 cell(&c["instructions"]),
                 cell(&c["instructions_ratio_to_llvm_O3"]),
                 cell(&c["instructions_ratio_to_manual"]),
+                format!("{}/{}", cell(&c["frame_bytes_total"]), cell(&c["frame_bytes_max"])),
+                format!("{}/{}", cell(&c["size_of_total"]), cell(&c["size_of_max"])),
                 cell(&c["compile_seconds_median"]),
                 cell(&c["compile_ratio_to_llvm_O0"]),
             );
@@ -524,33 +627,46 @@ fn print_tables(report: &Value) {
         let find = |name: &str| configs.iter().find(|c| c["config"] == name).cloned().unwrap_or(Value::Null);
         let (stock, corolift) = (find("stock-O3"), find("corolift-O3"));
         if let Some(stock_coroutines) = stock["coroutines"].as_array() {
-            println!("  {:<40} {:>14} {:>12} {:>16}", "coroutine (-O3)", "states", "size_of", "resume bytes");
+            println!("  {:<40} {:>14} {:>12} {:>16} {:>12}", "coroutine (-O3)", "states", "size_of", "resume bytes", "frame B");
             for sc in stock_coroutines {
+                let function = sc["function"].as_str().unwrap_or_default();
                 let cc = corolift["coroutines"].as_array().and_then(|cs| cs.iter().find(|c| c["symbol"] == sc["symbol"]).cloned()).unwrap_or(Value::Null);
+                if cc.is_null()
+                    && let Some(parent) = absorbed_by(&corolift, function)
+                {
+                    println!("  {:<40} spliced into {parent}", function);
+                    continue;
+                }
                 println!(
-                    "  {:<40} {:>14} {:>12} {:>16}",
-                    sc["function"].as_str().unwrap_or_default(),
+                    "  {:<40} {:>14} {:>12} {:>16} {:>12}",
+                    function,
                     format!("{} → {}", cell(&sc["states"]), cell(&cc["states"])),
                     format!("{} → {}", cell(&sc["size_of"]), cell(&cc["size_of"])),
                     format!("{} → {}", cell(&sc["resume_bytes"]), cell(&cc["resume_bytes"])),
+                    format!("{} → {}", cell(&sc["frame_bytes"]), cell(&cc["frame_bytes"])),
                 );
             }
         }
     }
     if let Some(rows) = report["tokio_echo"].as_array() {
         println!("\n== tokio_echo (cargo, whole dependency graph) ==");
-        println!("{:<12} {:>12} {:>11} {:>12} {:>14} {:>14}", "build", ".text B", "coroutines", "resume B", "full build s", "app rebuild s");
+        println!(
+            "{:<16} {:>9} {:>11} {:>9} {:>15} {:>15} {:>13} {:>13}",
+            "build", ".text B", "coroutines", "resume B", "frame B sum/max", "size_of sum/max", "full build s", "app rebuild s"
+        );
         for r in rows {
             if let Some(err) = r["error"].as_str() {
                 println!("{:<12} FAILED: {}", r["config"].as_str().unwrap_or_default(), err.lines().next().unwrap_or_default());
                 continue;
             }
             println!(
-                "{:<12} {:>12} {:>11} {:>12} {:>14} {:>14}",
+                "{:<16} {:>9} {:>11} {:>9} {:>15} {:>15} {:>13} {:>13}",
                 r["config"].as_str().unwrap_or_default(),
                 cell(&r["text_bytes"]),
                 cell(&r["coroutines"]),
                 cell(&r["resume_bytes"]),
+                format!("{}/{}", cell(&r["frame_bytes_total"]), cell(&r["frame_bytes_max"])),
+                format!("{}/{}", cell(&r["size_of_total"]), cell(&r["size_of_max"])),
                 cell(&r["full_build_seconds"]),
                 cell(&r["app_rebuild_seconds_median"]),
             );

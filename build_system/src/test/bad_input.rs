@@ -43,7 +43,9 @@ pub fn run(env: &Env) -> Result<()> {
     };
 
     let cases: &[(&str, &[&str], &[&str])] = &[
-        ("unknown pass", &["-Cllvm-args=corolift=returned_arm,nosuchpass"], &["unknown corolift pass `nosuchpass`", "valid passes: await_calls, returned_arm, ready_child, merge_states, dead_states, inline_child, flatten_child, await_free, last_arm_default, single_return"]),
+        ("unknown pass", &["-Cllvm-args=corolift=returned_arm,nosuchpass"], &["unknown corolift pass `nosuchpass`", "valid passes: await_calls, construct_in_place, returned_arm, ready_child, merge_states, dead_states, inline_child, flatten_child, await_free, last_arm_default, single_return, self_in_register, share_stack_slots"]),
+        ("unknown pass to remove", &["-Cllvm-args=corolift=-nosuchpass"], &["unknown corolift pass `nosuchpass`"]),
+        ("passes to run and to remove mixed", &["-Cllvm-args=corolift=-returned_arm,dead_states"], &["mixes passes to run and passes to remove"]),
         ("unknown knob", &["-Cllvm-args=corolift-frobnicate=1"], &["unknown corolift knob `corolift-frobnicate=1`"]),
         ("knob without value", &["-Cllvm-args=corolift"], &["needs a value"]),
         ("empty report path", &["-Cllvm-args=corolift-report="], &["needs a value"]),
@@ -57,7 +59,7 @@ pub fn run(env: &Env) -> Result<()> {
         expect_error(compile(&[], &broken), &["error[E0277]", "cannot add `&str` to `u32`"]),
     );
 
-    for knob in ["corolift=off", "corolift=default", "corolift=all", "corolift=returned_arm"] {
+    for knob in ["corolift=off", "corolift=default", "corolift=all", "corolift=returned_arm", "corolift=-share_stack_slots,-inline_child"] {
         let mut cmd = compile(&[&format!("-Cllvm-args={knob}")], &good);
         let result = match cmd.output() {
             Ok(out) if out.status.success() => Ok(()),

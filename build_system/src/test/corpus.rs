@@ -85,7 +85,12 @@ pub fn run(env: &Env) -> Result<()> {
                 return;
             }
         };
+        let directives = std::fs::read_to_string(program).map(|source| Directives::read(&source)).unwrap_or_default();
         for config in compared_configs() {
+            if let Some(why) = directives.skips(config.name) {
+                env.tally.skip("corpus", &format!("{name} {}", config.name), why);
+                continue;
+            }
             let result = build_and_run(env, &config, program, &out_dir)
                 .and_then(|got| compare(&expected, &got, !config.lowers()));
             env.tally.record("corpus", &format!("{name} {}", config.name), result);

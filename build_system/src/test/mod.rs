@@ -99,6 +99,12 @@ impl Tally {
         }
     }
 
+    /// A case the program itself opts out of, with its reason; not counted.
+    pub fn skip(&self, suite: &str, case: &str, why: &str) {
+        let _lock = self.inner.lock().unwrap();
+        eprintln!("[{suite}] {case} ... skipped: {why}");
+    }
+
     fn finish(&self) -> (usize, usize) {
         let inner = self.inner.lock().unwrap();
         for (case, why) in &inner.1 {

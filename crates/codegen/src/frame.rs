@@ -1,19 +1,25 @@
 //! `<coroutine>.frame`: the shape of a resume function's CLIF, for `corolift-dump`.
 //!
-//! The MIR dumps show what the passes changed; two of them (`self_in_register`,
-//! `single_return`) change no MIR shape that matters and act on what cg_clif makes of it:
-//! which locals live in stack slots, how many `return`s (each an epilogue) there are.
-//! This file records that from the Cranelift `Function` as cg_clif hands it over, before
-//! Cranelift optimises it, so the snapshot suite can diff it between `corolift=off` and
-//! corolift:
+//! The MIR dumps show what the passes changed; some act on what cg_clif makes of the MIR
+//! instead (`self_in_register`, `share_stack_slots`, and `single_return`'s one epilogue):
+//! which locals live in stack slots and how large they are, how many `return`s there are,
+//! and how large the frame ends up.
+//! This file records that from the Cranelift `Function` as cg_clif hands it over (after
+//! `share_stack_slots`), before Cranelift optimises it, so the snapshot suite can diff it
+//! between `corolift=off` and corolift:
 //!
 //! ```text
 //! // tests/corpus/a_loop_await.rs, corolift -O3
 //! loop_break::{closure#0}
-//!   stack slots: 6 (64 bytes): 8 8 16 16 8 8
+//!   stack slots: 4 (48 bytes): 8 8 16 16 (and 2 emptied)
 //!   instructions: 112
 //!   return 1, call 2, call_indirect 0, load 8, store 9, stack_load 6, stack_store 8, stack_addr 4
+//!   frame: 64 bytes
 //! ```
+//!
+//! The last line is Cranelift's frame layout once the function is compiled (the bytes
+//! between the frame pointer and the stack pointer: slots, spills, saved registers and
+//! outgoing arguments), which is why the section is written then.
 //!
 //! One section per monomorphic instance, sorted, so that the file is the same whatever the
 //! order in which codegen units are translated.
@@ -55,12 +61,30 @@ pub fn summarise(instance: &str, func: &Function) -> String {
         }
     }
     let mut text = format!("{instance}\n");
-    let sizes: Vec<String> = slots.iter().map(u32::to_string).collect();
-    let _ = writeln!(text, "  stack slots: {} ({} bytes): {}", slots.len(), slots.iter().sum::<u32>(), sizes.join(" "));
+    // A slot that `share_stack_slots` emptied (nothing names it, or its local moved into
+    // another's slot) is counted, not listed.
+    let sizes: Vec<String> = slots.iter().filter(|&&size| size > 0).map(u32::to_string).collect();
+    let empty = slots.len() - sizes.len();
+    let _ = writeln!(
+        text,
+        "  stack slots: {} ({} bytes): {}{}",
+        sizes.len(),
+        slots.iter().sum::<u32>(),
+        sizes.join(" "),
+        if empty > 0 { format!(" (and {empty} emptied)") } else { String::new() }
+    );
     let _ = writeln!(text, "  instructions: {total}");
     let counted: Vec<String> = COUNTED.iter().zip(&counts).map(|((_, name), n)| format!("{name} {n}")).collect();
     let _ = writeln!(text, "  {}", counted.join(", "));
     text
+}
+
+/// The section's last line, once the function is compiled.
+pub fn frame_line(frame_bytes: Option<u64>) -> String {
+    match frame_bytes {
+        Some(bytes) => format!("  frame: {bytes} bytes\n"),
+        None => "  frame: unknown\n".to_string(),
+    }
 }
 
 /// Adds `section` for `instance` to `<dir>/<stem>.frame` and rewrites the file. A resume

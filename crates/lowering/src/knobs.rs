@@ -12,6 +12,7 @@
 //! | `corolift=default` | the passes the profile enables (see [`crate::passes::PassInfo`]) |
 //! | `corolift=all` | every pass, in full (`inline_child` on every child, `flatten_child` without its size check) |
 //! | `corolift=<pass>,<pass>` | exactly these passes, in full |
+//! | `corolift=-<pass>,-<pass>` | the default without these passes (an ablation) |
 //! | `corolift-report=<file>` | append one JSON line per codegened resume function |
 //! | `corolift-dump=<dir>` | write each coroutine's MIR before and after lowering, and its recovered machine |
 
@@ -27,6 +28,8 @@ pub enum PassSelection {
     Default,
     All,
     Only(Vec<&'static str>),
+    /// The default for the profile, without these passes.
+    Without(Vec<&'static str>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,7 +54,8 @@ fn valid_words() -> String {
     let passes: Vec<&str> = PASSES.iter().map(|p| p.name).collect();
     format!(
         "valid corolift knobs: corolift=off, corolift=default, corolift=all, \
-         corolift=<pass>[,<pass>...], corolift-report=<file>, corolift-dump=<dir>; \
+         corolift=<pass>[,<pass>...], corolift=-<pass>[,-<pass>...] (the default without them), \
+         corolift-report=<file>, corolift-dump=<dir>; \
          valid passes: {}",
         if passes.is_empty() { "(none)".to_string() } else { passes.join(", ") }
     )
@@ -84,7 +88,15 @@ impl Knobs {
                     "all" => PassSelection::All,
                     list => {
                         let mut names = Vec::new();
+                        let removing = list.starts_with('-');
                         for name in list.split(',') {
+                            if name.starts_with('-') != removing {
+                                return Err(format!(
+                                    "`{word}` mixes passes to run and passes to remove (-<pass>); {}",
+                                    valid_words()
+                                ));
+                            }
+                            let name = name.trim_start_matches('-');
                             match find_pass(name) {
                                 Some(pass) if !names.contains(&pass.name) => names.push(pass.name),
                                 Some(_) => {}
@@ -96,7 +108,7 @@ impl Knobs {
                                 }
                             }
                         }
-                        PassSelection::Only(names)
+                        if removing { PassSelection::Without(names) } else { PassSelection::Only(names) }
                     }
                 }
             }
@@ -130,6 +142,10 @@ impl PassSelection {
                 }
                 PassSelection::All => true,
                 PassSelection::Only(names) => names.contains(&pass.name),
+                PassSelection::Without(names) => {
+                    !names.contains(&pass.name)
+                        && if optimizing { pass.default_when_optimizing } else { pass.default_at_opt0 }
+                }
             })
             .collect()
     }

@@ -18,6 +18,7 @@ extern crate rustc_abi;
 extern crate rustc_hir;
 extern crate rustc_index;
 extern crate rustc_middle;
+extern crate rustc_mir_dataflow;
 extern crate rustc_session;
 extern crate rustc_span;
 
@@ -29,6 +30,7 @@ pub mod machine;
 pub mod passes;
 pub mod report;
 pub mod splice;
+pub mod storage_overlap;
 pub mod tag_flow;
 
 use rustc_hir::def_id::DefId;
@@ -117,15 +119,16 @@ pub fn lower_coroutine<'tcx>(
     let optimizing = optimizing(tcx);
     // A pass named by the knobs (or by `corolift=all`) was asked for in full; under the
     // default a pass may apply a narrower policy (`inline_child` does).
-    let cx = PassCx { tcx, def_id, kind, asked_for: knobs.passes != PassSelection::Default };
+    let cx = PassCx { tcx, def_id, kind, asked_for: matches!(knobs.passes, PassSelection::All | PassSelection::Only(_)) };
     let mut lowered = body.clone();
     let mut changed = false;
     for pass in knobs.passes.enabled(optimizing) {
+        let Some(run) = pass.mir_transform() else { continue };
         // Reasons name items and types. Trimmed paths may only be computed for a
         // diagnostic, so rustc ICEs at exit if they were ("trimmed_def_paths called,
         // diagnostics were expected but none were emitted", seen compiling tokio).
-        let outcome = with_no_trimmed_paths!((pass.run)(&cx, &mut lowered));
-        changed |= pass.rewrites_mir && matches!(outcome, PassOutcome::Applied(_));
+        let outcome = with_no_trimmed_paths!(run(&cx, &mut lowered));
+        changed |= matches!(outcome, PassOutcome::Applied(_));
         summary.passes.push(PassRecord { pass: pass.name, outcome });
     }
     let after = StateMachine::recover(&lowered);

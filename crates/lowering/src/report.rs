@@ -37,6 +37,10 @@ pub struct ReportLine<'a> {
     pub size_before: Option<u64>,
     pub size_after: u64,
     pub resume_bytes: usize,
+    /// The compiled function's stack frame (`None`: the backend did not say).
+    pub frame_bytes: Option<u64>,
+    /// The coroutines whose code was spliced into this resume function, at any depth.
+    pub absorbed: &'a [String],
 }
 
 fn json_str(out: &mut String, s: &str) {
@@ -92,6 +96,16 @@ impl ReportLine<'_> {
         out.push_str(",\"size_before\":");
         json_opt(&mut out, self.size_before);
         let _ = write!(out, ",\"size_after\":{},\"resume_bytes\":{}", self.size_after, self.resume_bytes);
+        out.push_str(",\"frame_bytes\":");
+        json_opt(&mut out, self.frame_bytes);
+        out.push_str(",\"absorbed\":[");
+        for (i, function) in self.absorbed.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            json_str(&mut out, function);
+        }
+        out.push(']');
         out.push_str(",\"unrecognised\":");
         match &s.unrecognised {
             Some(why) => json_str(&mut out, why),
@@ -129,6 +143,22 @@ impl ReportLine<'_> {
 /// coroutine from another crate carries its crate's name.
 pub fn coroutine_path(tcx: TyCtxt<'_>, def_id: DefId) -> String {
     with_no_trimmed_paths!(tcx.def_path_str(def_id))
+}
+
+/// The coroutines whose code was spliced into `body`, at any depth, by def path: the
+/// callees of its inlined scopes that are coroutines (a spliced child arrives with its own
+/// children's scopes).
+pub fn absorbed_coroutines(tcx: TyCtxt<'_>, body: &Body<'_>) -> Vec<String> {
+    let mut absorbed: Vec<String> = body
+        .source_scopes
+        .iter()
+        .filter_map(|scope| scope.inlined.map(|(instance, _)| instance.def_id()))
+        .filter(|&def_id| tcx.is_coroutine(def_id))
+        .map(|def_id| coroutine_path(tcx, def_id))
+        .collect();
+    absorbed.sort();
+    absorbed.dedup();
+    absorbed
 }
 
 /// A file name for a coroutine: its def path with the punctuation that file systems or

@@ -38,10 +38,10 @@
 //!   becomes one to the parent: `discriminant(child)` reads the parent's tag (the
 //!   switch's values mapped through `V`), `discriminant(child) = c` writes `V(c)`, and
 //!   `(child as c).i` is a field of `V(c)`.
-//! - **Construction.** `((*self) as k).0 = move child` moves the upvars into `V(0)` and
-//!   sets the tag to `V(0)`. When the child is a trivial constructor's result moved there
-//!   through otherwise unused locals, the call becomes the upvars, straight from its
-//!   arguments: no copy of the whole future.
+//! - **Construction.** `((*self) as k).0 = {coroutine}(a, b)`, the child built in place
+//!   by `construct_in_place`, becomes its operands written to the upvars of `V(0)`, and
+//!   the tag set to `V(0)`: no copy of the whole future. A child moved in from a local
+//!   (`((*self) as k).0 = move child`) has its upvars moved out of that local.
 //! - **Drops.** Every drop of the child, in the resume body and in the drop glue, becomes
 //!   the child's own drop code (its `coroutine_drop` body, spliced), which reads the
 //!   parent's tag in the same way.
@@ -83,9 +83,9 @@ use rustc_index::IndexVec;
 use rustc_index::bit_set::BitMatrix;
 use rustc_middle::mir::visit::{MutVisitor, PlaceContext, Visitor};
 use rustc_middle::mir::{
-    BasicBlock, BasicBlockData, Body, BorrowKind, CoroutineSavedLocal, CoroutineSavedTy, Local,
+    AggregateKind, BasicBlock, BasicBlockData, Body, BorrowKind, CoroutineSavedLocal, CoroutineSavedTy, Local,
     LocalDecl, Location, MutBorrowKind, Operand, Place, PlaceElem, ProjectionElem, Rvalue,
-    START_BLOCK, Statement, StatementKind, SwitchTargets, Terminator, TerminatorKind,
+    Statement, StatementKind, SwitchTargets, Terminator, TerminatorKind,
     VarDebugInfoContents,
 };
 use rustc_middle::ty::{self, EarlyBinder, Instance, Ty, TyCtxt, TypingEnv};
@@ -361,8 +361,8 @@ fn edit_body<'tcx>(
             ProjectionElem::Field(map.child_field, child_ty),
         ]),
     };
-    let upvar_tys: Vec<Ty<'tcx>> = match child_ty.kind() {
-        ty::Coroutine(_, args) => args.as_coroutine().upvar_tys().iter().collect(),
+    let (child_def, upvar_tys): (_, Vec<Ty<'tcx>>) = match child_ty.kind() {
+        ty::Coroutine(def, args) => (Some(*def), args.as_coroutine().upvar_tys().iter().collect()),
         _ => return Err("not a coroutine".into()),
     };
     let is_child_place = |place: &Place<'tcx>| {
@@ -442,23 +442,35 @@ fn edit_body<'tcx>(
                 index += 1;
                 continue;
             }
-            let Rvalue::Use(Operand::Move(value) | Operand::Copy(value), _) = &assign.1 else {
-                return Err("the child is built in place, not moved in from a local".into());
-            };
-            let Some(value) = value.as_local() else { return Err("the child is moved in from a projection".into()) };
             let source_info = stmt.source_info;
-            // Straight from the constructor's arguments when the value is a trivial
-            // constructor's result moved here (no copy of the whole child on the way).
-            let direct = construct_from_arguments(tcx, body, value, child_ty, &upvar_tys);
+            // Each upvar, from the aggregate that builds the child in place
+            // (`construct_in_place`), or out of the local it is moved in from.
+            let sources: Vec<Operand<'tcx>> = match &assign.1 {
+                Rvalue::Aggregate(kind, operands)
+                    if matches!(**kind, AggregateKind::Coroutine(def, _) if Some(def) == child_def)
+                        && operands.len() == upvar_tys.len() =>
+                {
+                    operands.iter().cloned().collect()
+                }
+                Rvalue::Use(Operand::Move(value) | Operand::Copy(value), _) => {
+                    let Some(value) = value.as_local() else {
+                        return Err("the child is moved in from a projection".into());
+                    };
+                    upvar_tys
+                        .iter()
+                        .enumerate()
+                        .map(|(u, &ty)| {
+                            Operand::Move(Place {
+                                local: value,
+                                projection: tcx.mk_place_elems(&[ProjectionElem::Field(FieldIdx::from_usize(u), ty)]),
+                            })
+                        })
+                        .collect()
+                }
+                _ => return Err("the child is built some other way than from its upvars or a local".into()),
+            };
             let mut replacement = Vec::new();
-            for (u, &ty) in upvar_tys.iter().enumerate() {
-                let from = match &direct {
-                    Some(temps) => Place::from(temps[u]),
-                    None => Place {
-                        local: value,
-                        projection: tcx.mk_place_elems(&[ProjectionElem::Field(FieldIdx::from_usize(u), ty)]),
-                    },
-                };
+            for (u, (&ty, from)) in upvar_tys.iter().zip(sources).enumerate() {
                 let to = Place {
                     local: coroutine_ref,
                     projection: tcx.mk_place_elems(&[
@@ -469,7 +481,7 @@ fn edit_body<'tcx>(
                 };
                 replacement.push(Statement::new(
                     source_info,
-                    StatementKind::Assign(Box::new((to, Rvalue::Use(Operand::Move(from), rustc_middle::mir::WithRetag::Yes)))),
+                    StatementKind::Assign(Box::new((to, Rvalue::Use(from, rustc_middle::mir::WithRetag::Yes)))),
                 ));
             }
             replacement.push(Statement::new(
@@ -601,109 +613,6 @@ fn edit_body<'tcx>(
     }
 
     Ok(BodyEdit { tag_reads, upvar_reads, parent_writes, drops: drop_sites.len() })
-}
-
-/// When `value` is the result of an async fn's constructor (whose MIR only builds the
-/// coroutine from its arguments), moved to here through locals used for nothing else:
-/// the call becomes one local per upvar, assigned from the call's arguments, and the
-/// moves go. Returns those locals, or `None` (nothing changed).
-fn construct_from_arguments<'tcx>(
-    tcx: TyCtxt<'tcx>,
-    body: &mut Body<'tcx>,
-    value: Local,
-    child_ty: Ty<'tcx>,
-    upvar_tys: &[Ty<'tcx>],
-) -> Option<Vec<Local>> {
-    let ty::Coroutine(child_def, _) = *child_ty.kind() else { return None };
-    // Back from `value` through `a = move b` to the call.
-    let mut moves: Vec<(BasicBlock, usize)> = Vec::new();
-    let mut local = value;
-    let call = 'search: loop {
-        if count_uses(body, local) != 2 || moves.len() > 4 {
-            return None;
-        }
-        for (bb, data) in body.basic_blocks.iter_enumerated() {
-            for (index, stmt) in data.statements.iter().enumerate() {
-                if let StatementKind::Assign(assign) = &stmt.kind
-                    && assign.0.as_local() == Some(local)
-                {
-                    let Rvalue::Use(Operand::Move(from), _) = &assign.1 else { return None };
-                    moves.push((bb, index));
-                    local = from.as_local()?;
-                    continue 'search;
-                }
-            }
-            if let TerminatorKind::Call { destination, .. } = &data.terminator().kind
-                && destination.as_local() == Some(local)
-            {
-                break 'search bb;
-            }
-        }
-        return None;
-    };
-    let TerminatorKind::Call { func, args, target: Some(target), .. } = &body.basic_blocks[call].terminator().kind else {
-        return None;
-    };
-    let (constructor, _) = func.const_fn_def()?;
-    if !tcx.is_mir_available(constructor) {
-        return None;
-    }
-    // The constructor: `_0 = {coroutine}(move _1, ...)` and `return`, nothing else.
-    let constructor_mir = tcx.optimized_mir(constructor);
-    if constructor_mir.basic_blocks.len() != 1 {
-        return None;
-    }
-    let only = &constructor_mir.basic_blocks[START_BLOCK];
-    if !matches!(only.terminator().kind, TerminatorKind::Return) {
-        return None;
-    }
-    let mut built = None;
-    for stmt in &only.statements {
-        match &stmt.kind {
-            StatementKind::StorageLive(_) | StatementKind::StorageDead(_) | StatementKind::Nop => {}
-            StatementKind::Assign(assign) if assign.0.as_local() == Some(Local::ZERO) && built.is_none() => {
-                let Rvalue::Aggregate(kind, operands) = &assign.1 else { return None };
-                let rustc_middle::mir::AggregateKind::Coroutine(def, _) = **kind else { return None };
-                if def != child_def || operands.len() != upvar_tys.len() {
-                    return None;
-                }
-                built = Some(operands.clone());
-            }
-            _ => return None,
-        }
-    }
-    let operands = built?;
-    let mut sources = Vec::with_capacity(operands.len());
-    for operand in operands.iter() {
-        let (Operand::Move(place) | Operand::Copy(place)) = operand else { return None };
-        let argument = place.as_local()?.as_usize();
-        if argument == 0 || argument > args.len() {
-            return None;
-        }
-        sources.push(args[argument - 1].node.clone());
-    }
-    if (0..sources.len()).any(|i| sources[i + 1..].contains(&sources[i])) {
-        return None;
-    }
-    // Edit: the call becomes the argument locals, the moves go.
-    let target = *target;
-    let source_info = body.basic_blocks[call].terminator().source_info;
-    let temps: Vec<Local> = upvar_tys
-        .iter()
-        .map(|&ty| body.local_decls.push(LocalDecl::new(ty, source_info.span)))
-        .collect();
-    let data = &mut body.basic_blocks.as_mut()[call];
-    for (temp, source) in temps.iter().zip(sources) {
-        data.statements.push(Statement::new(
-            source_info,
-            StatementKind::Assign(Box::new(((*temp).into(), Rvalue::Use(source, rustc_middle::mir::WithRetag::Yes)))),
-        ));
-    }
-    data.terminator_mut().kind = TerminatorKind::Goto { target };
-    for (bb, index) in moves {
-        body.basic_blocks.as_mut()[bb].statements[index].make_nop(true);
-    }
-    Some(temps)
 }
 
 /// The parent's `self` reference is used only through `(*self)` projections, the tag

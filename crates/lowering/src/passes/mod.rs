@@ -12,6 +12,7 @@ use rustc_middle::ty::TyCtxt;
 
 pub mod await_calls;
 pub mod await_free;
+pub mod construct_in_place;
 pub mod dead_states;
 pub mod flatten_child;
 pub mod inline_child;
@@ -19,7 +20,6 @@ pub mod last_arm_default;
 pub mod merge_states;
 pub mod ready_child;
 pub mod returned_arm;
-pub mod self_in_register;
 pub mod single_return;
 
 /// What a pass sees besides the body.
@@ -50,26 +50,53 @@ pub struct PassInfo {
     pub default_at_opt0: bool,
     /// Part of `corolift=default` at opt-level 1 and up.
     pub default_when_optimizing: bool,
-    /// The pass rewrites the body when it applies. `self_in_register` does not: it only
-    /// reads the final body, for the codegen hook.
-    pub rewrites_mir: bool,
-    pub run: for<'tcx> fn(&PassCx<'tcx>, &mut Body<'tcx>) -> PassOutcome,
+    pub stage: Stage,
+}
+
+/// Where a pass does its work.
+pub enum Stage {
+    /// A MIR transform, run by the pipeline in the `optimized_mir` override: the layout,
+    /// the drop glue, the metadata and every backend see its result.
+    Mir(for<'tcx> fn(&PassCx<'tcx>, &mut Body<'tcx>) -> PassOutcome),
+    /// A step of the Cranelift backend's codegen hooks (crates/codegen): it reads the final
+    /// MIR and steers how cg_clif lowers it, and its outcome joins the report line there.
+    /// It changes no MIR, so another backend has nothing of it.
+    Codegen,
+}
+
+impl PassInfo {
+    /// The pass's MIR transform, if it is one.
+    pub fn mir_transform(&self) -> Option<for<'tcx> fn(&PassCx<'tcx>, &mut Body<'tcx>) -> PassOutcome> {
+        match self.stage {
+            Stage::Mir(run) => Some(run),
+            Stage::Codegen => None,
+        }
+    }
 }
 
 /// Every pass, in the order the pipeline runs them.
 ///
-/// The order matters: `await_calls` first, so that `merge_states` compares fewer blocks;
-/// `inline_child` after the state passes, so that it splices each merged await once and
-/// never an await that `ready_child` removed;
-/// `returned_arm` next, so that an await-free child (lowered by the
-/// same pipeline when its own MIR is requested) has no Pending return for `ready_child`
-/// to see; `merge_states` and `ready_child` leave states without writes, which
-/// `dead_states` removes; `flatten_child` right after `inline_child`, on the children it
-/// spliced (it needs the dispatch as `inline_child` leaves it, before `last_arm_default`
-/// turns an arm into the otherwise); a body left without suspend states is then
-/// `await_free`. `last_arm_default` and `single_return` come late: they change the shapes
-/// the others recognise (the dispatch's arms, "state write, then `return`").
-/// `self_in_register` reads the final body, the one cg_clif lowers.
+/// Every pass, in the order the pipeline runs them. Why this order, from the code:
+/// - `await_calls` first: `into_future` and `Pin::new_unchecked` become moves, which
+///   `construct_in_place` forwards the new future through and `merge_states` compares as
+///   plain statements;
+/// - `construct_in_place` next: the child future is built in its saved field before the
+///   state passes look at the awaits, and `flatten_child` later takes the child's upvars
+///   straight from that aggregate;
+/// - `returned_arm` is independent of the others (it rewrites only the Returned and
+///   Poisoned arms); early, so that the later passes see one shared arm. It does not
+///   decide what `ready_child` sees of a child: an await-free child's Returned arm goes
+///   with its dispatch, in the child's own `await_free`;
+/// - `ready_child` and `merge_states` leave suspend states that nothing writes any more,
+///   which `dead_states` then takes out of the dispatch, the drop glue and the layout;
+/// - `inline_child` after the state passes, so that it splices each merged await once and
+///   never an await `ready_child` removed; `flatten_child` right after it, on the children
+///   it spliced (it needs the dispatch as `inline_child` leaves it, before
+///   `last_arm_default` turns an arm into the otherwise);
+/// - a body the passes above left without a suspend state is then `await_free`;
+/// - `last_arm_default` and `single_return` come late: they change the shapes the others
+///   recognise (the dispatch's arms, "state write, then `return`");
+/// - the two codegen steps come last: they read the final body, the one cg_clif lowers.
 pub static PASSES: &[PassInfo] = &[
     PassInfo {
         name: "await_calls",
@@ -77,8 +104,16 @@ pub static PASSES: &[PassInfo] = &[
                   their MIR consists of",
         default_at_opt0: true,
         default_when_optimizing: true,
-        rewrites_mir: true,
-        run: await_calls::run,
+        stage: Stage::Mir(await_calls::run),
+    },
+    PassInfo {
+        name: "construct_in_place",
+        summary: "a call of an async fn (a function that only builds a coroutine from its arguments) \
+                  becomes that aggregate, written straight into the place the future is moved to: \
+                  no call, no temporary copy of the child future",
+        default_at_opt0: true,
+        default_when_optimizing: true,
+        stage: Stage::Mir(construct_in_place::run),
     },
     PassInfo {
         name: "returned_arm",
@@ -86,8 +121,7 @@ pub static PASSES: &[PassInfo] = &[
                   returns Pending instead of panicking",
         default_at_opt0: true,
         default_when_optimizing: true,
-        rewrites_mir: true,
-        run: returned_arm::run,
+        stage: Stage::Mir(returned_arm::run),
     },
     PassInfo {
         name: "ready_child",
@@ -95,8 +129,7 @@ pub static PASSES: &[PassInfo] = &[
                   (and so its suspend state)",
         default_at_opt0: true,
         default_when_optimizing: true,
-        rewrites_mir: true,
-        run: ready_child::run,
+        stage: Stage::Mir(ready_child::run),
     },
     PassInfo {
         name: "merge_states",
@@ -104,8 +137,7 @@ pub static PASSES: &[PassInfo] = &[
                   become one, with one copy of the poll code",
         default_at_opt0: true,
         default_when_optimizing: true,
-        rewrites_mir: true,
-        run: merge_states::run,
+        stage: Stage::Mir(merge_states::run),
     },
     PassInfo {
         name: "dead_states",
@@ -113,8 +145,7 @@ pub static PASSES: &[PassInfo] = &[
                   and the layout",
         default_at_opt0: true,
         default_when_optimizing: true,
-        rewrites_mir: true,
-        run: dead_states::run,
+        stage: Stage::Mir(dead_states::run),
     },
     PassInfo {
         name: "inline_child",
@@ -128,8 +159,7 @@ pub static PASSES: &[PassInfo] = &[
         // child as its own function.
         default_at_opt0: false,
         default_when_optimizing: true,
-        rewrites_mir: true,
-        run: inline_child::run,
+        stage: Stage::Mir(inline_child::run),
     },
     PassInfo {
         name: "flatten_child",
@@ -140,8 +170,7 @@ pub static PASSES: &[PassInfo] = &[
         // future would grow (the child's upvars move into the parent's prefix).
         default_at_opt0: false,
         default_when_optimizing: true,
-        rewrites_mir: true,
-        run: flatten_child::run,
+        stage: Stage::Mir(flatten_child::run),
     },
     PassInfo {
         name: "await_free",
@@ -149,8 +178,7 @@ pub static PASSES: &[PassInfo] = &[
                   loses its dispatch and state writes",
         default_at_opt0: true,
         default_when_optimizing: true,
-        rewrites_mir: true,
-        run: await_free::run,
+        stage: Stage::Mir(await_free::run),
     },
     PassInfo {
         name: "last_arm_default",
@@ -158,16 +186,14 @@ pub static PASSES: &[PassInfo] = &[
                   makes its last arm the otherwise: a compare and branch instead of a jump table",
         default_at_opt0: true,
         default_when_optimizing: true,
-        rewrites_mir: true,
-        run: last_arm_default::run,
+        stage: Stage::Mir(last_arm_default::run),
     },
     PassInfo {
         name: "single_return",
         summary: "every return of the resume function jumps to one exit block: one epilogue",
         default_at_opt0: true,
         default_when_optimizing: true,
-        rewrites_mir: true,
-        run: single_return::run,
+        stage: Stage::Mir(single_return::run),
     },
     PassInfo {
         name: "self_in_register",
@@ -176,7 +202,15 @@ pub static PASSES: &[PassInfo] = &[
                   steers cg_clif's SSA analysis",
         default_at_opt0: true,
         default_when_optimizing: true,
-        rewrites_mir: false,
-        run: self_in_register::run,
+        stage: Stage::Codegen,
+    },
+    PassInfo {
+        name: "share_stack_slots",
+        summary: "locals whose storage is never live at the same time share a stack slot, and a \
+                  slot no instruction names keeps no bytes: a resume function's frame at its live \
+                  size; a codegen step (crates/codegen/src/shared_slots.rs), changes no MIR",
+        default_at_opt0: true,
+        default_when_optimizing: true,
+        stage: Stage::Codegen,
     },
 ];

@@ -15,7 +15,7 @@
 //! every access to a saved local then starts by loading the pointer back from the stack
 //! (`mov 0x40(%rsp),%rax` before each store to the coroutine, on x86-64).
 //!
-//! This pass changes no MIR. It finds the locals that are borrowed only through a
+//! This codegen step changes no MIR. It finds the locals that are borrowed only through a
 //! dereference of themselves, and the codegen hook hands that list to cg_clif's SSA
 //! analysis, which keeps them in variables again. The hook recomputes the list from the
 //! body cg_clif lowers, so it also covers resume bodies the pipeline left alone (another
@@ -31,12 +31,12 @@
 //!
 //! Precondition: some local is borrowed, and every borrow of it starts with a `Deref`.
 
+use corolift_lowering::passes::PassOutcome;
 use rustc_index::bit_set::DenseBitSet;
 use rustc_middle::mir::{Body, Local, ProjectionElem, Rvalue, StatementKind};
 
-use super::{PassCx, PassOutcome};
-
-pub fn run<'tcx>(_cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
+/// The step's record for the report: which locals stay in variables, and why.
+pub fn outcome(body: &Body<'_>) -> PassOutcome {
     let locals = borrowed_only_through_deref(body);
     if locals.is_empty() {
         return PassOutcome::Declined("no local is borrowed only through a dereference of itself".to_string());
