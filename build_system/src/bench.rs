@@ -10,6 +10,10 @@
 //!   the sum and the largest of the resume functions' frames (no more than
 //!   `corolift=off`'s, under the default and under `corolift=all`) and of the futures'
 //!   `size_of`;
+//! - the future sizes of `benches/compare/sizes.rs` (rust-lang/rust#62958's two examples,
+//!   goal #622's combining future, #135527's `work`) under LLVM, stock cg_clif and corolift
+//!   at -O0 (debug-assertions on) and -O3, the future-size issue's targets, and the corolift
+//!   -O0 build running the ten-deep nesting on the main thread;
 //! - compile time of the corpus, default against `corolift=off`: rounds that alternate
 //!   the two, the median CPU time (user + system of the rustc processes) per
 //!   configuration, and their ratio (wall time is printed too);
@@ -259,7 +263,10 @@ pub fn bench(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()
     check(percent_smaller(cb, ca) >= 35.0, format!("corpus resume bytes {:.1}% smaller (want >= 35%)", percent_smaller(cb, ca)));
     check(grown.is_empty(), format!("no future larger ({} larger{})", grown.len(), if grown.is_empty() { String::new() } else { format!(": {}", grown.join("; ")) }));
 
-    // 3. Compile time, alternating the two configurations. CPU time (user + system) of
+    // 3. Future sizes: the `sizes` benchmark's four examples, as the program prints them.
+    let sizes_json = future_sizes(dirs, toolchain, &out, &mut check)?;
+
+    // 4. Compile time, alternating the two configurations. CPU time (user + system) of
     //    the rustc processes is what is compared: wall time also counts whatever else the
     //    machine runs meanwhile.
     eprintln!("[bench] compile time: {} rounds x 2 configurations x {} programs", options.rounds, programs.len());
@@ -299,7 +306,7 @@ pub fn bench(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()
          instruction counts below, which repeat exactly)"
     );
 
-    // 4. Instructions executed by rustc, counted by callgrind (exact run to run), on the
+    // 5. Instructions executed by rustc, counted by callgrind (exact run to run), on the
     //    largest corpus programs: the lowering's cost without the machine's noise.
     let mut by_size: Vec<(u64, &PathBuf)> =
         programs.iter().map(|p| (std::fs::metadata(p).map(|m| m.len()).unwrap_or(0), p)).collect();
@@ -340,6 +347,7 @@ pub fn bench(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()
                     "futures_smaller": shrunk, "futures_larger": grown,
                     "frame_bytes": frames.iter().map(|(k, (sum, max))| (k.to_string(), json!({ "sum": sum, "max": max }))).collect::<serde_json::Map<String, Value>>(),
                     "size_of": sizes.iter().map(|(k, (sum, max))| (k.to_string(), json!({ "sum": sum, "max": max }))).collect::<serde_json::Map<String, Value>>() },
+        "sizes": sizes_json,
         "compile_cpu_seconds": { "rounds": options.rounds, "corolift=off": seconds[OFF], "corolift": seconds[LOWERED],
                                  "median_off": to, "median": tl, "ratio": tl / to },
         "compile_wall_seconds": { "corolift=off": wall[OFF], "corolift": wall[LOWERED] },
@@ -354,6 +362,81 @@ pub fn bench(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()
     } else {
         Err(Error(format!("{} target(s) missed: {}", failures.len(), failures.join("; "))))
     }
+}
+
+/// `benches/compare/sizes.rs` under LLVM, stock cg_clif and corolift, at -O0 with
+/// debug-assertions on (the dev profile, where big futures overflow stacks) and at -O3 with
+/// them off: the sizes it prints, the future-size issue's targets for corolift, and a run of
+/// the corolift -O0 build with the nested futures on the main thread.
+fn future_sizes(dirs: &Dirs, toolchain: &Toolchain, out: &Path, check: &mut impl FnMut(bool, String)) -> Result<Value> {
+    use crate::compile::{Backend, run_program};
+    eprintln!("[bench] future sizes: benches/compare/sizes.rs");
+    let program = dirs.root.join("benches/compare/sizes.rs");
+    let builds = [
+        BuildConfig::new("llvm-O0", Backend::Llvm, "0"),
+        BuildConfig::new("llvm-O3", Backend::Llvm, "3"),
+        BuildConfig::corolift("corolift=off-O0", &["corolift=off"], "0"),
+        BuildConfig::corolift("corolift=off-O3", &["corolift=off"], "3"),
+        BuildConfig::corolift("corolift-O0", &[], "0"),
+        BuildConfig::corolift("corolift-O3", &[], "3"),
+    ];
+    // (example, target for corolift in bytes, or none: reported only)
+    let examples: [(&str, Option<u64>); 4] = [
+        ("arg_across_await", Some(8_200)),
+        ("nested_argument_futures", Some(8_300)),
+        ("combining_future", Some(66_000)),
+        ("work", None),
+    ];
+    let mut rows = Vec::new();
+    let mut reference_line: Option<String> = None;
+    println!("\nfuture sizes (benches/compare/sizes.rs): -O0 with debug-assertions on, -O3 with them off");
+    println!("{:<16} {}", "build", examples.iter().map(|(e, _)| format!("{e:>25}")).collect::<String>());
+    for build in &builds {
+        let exe = out.join(format!("sizes-{}", build.name.replace('=', "-")));
+        let assertions = if build.opt_level == "0" { "-Cdebug-assertions=on" } else { "-Cdebug-assertions=off" };
+        compile_program(dirs, toolchain, build, &program, &Directives::default(), &exe, &[assertions.to_string()]).map_err(Error)?;
+        let run = run_program(&exe, &["5".to_string()]).map_err(Error)?;
+        if run.status != "exit 0" {
+            return Err(Error(format!("sizes ({}) ended with {}:\n{}", build.name, run.status, run.stdout)));
+        }
+        let sizes: BTreeMap<String, u64> = run
+            .stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("size_of ")?.split_once(": ").and_then(|(k, v)| Some((k.to_string(), v.trim().parse().ok()?))))
+            .collect();
+        let last = run.stdout.lines().last().unwrap_or_default().to_string();
+        match &reference_line {
+            None => reference_line = Some(last.clone()),
+            Some(reference) if *reference != last => {
+                return Err(Error(format!("sizes ({}) printed `{last}`, the first build `{reference}`", build.name)));
+            }
+            Some(_) => {}
+        }
+        println!("{:<16} {}", build.name, examples.iter().map(|(e, _)| format!("{:>25}", sizes.get(*e).map_or("-".to_string(), u64::to_string))).collect::<String>());
+        let mut row = json!({ "build": build.name });
+        for (example, _) in &examples {
+            row[*example] = json!(sizes.get(*example));
+        }
+        if build.lowers() {
+            for (example, target) in &examples {
+                if let Some(target) = target {
+                    let size = sizes.get(*example).copied().unwrap_or(u64::MAX);
+                    check(size <= *target, format!("{}: {example} {size} B (want <= {target} B)", build.name));
+                }
+            }
+            if build.opt_level == "0" {
+                let main_thread = run_program(&exe, &["5".to_string(), "0".to_string(), "--main-thread".to_string()]).map_err(Error)?;
+                let same = main_thread.stdout.lines().last().unwrap_or_default() == last;
+                check(
+                    main_thread.status == "exit 0" && same,
+                    format!("{}: the nested futures run on the main thread ({}{})", build.name, main_thread.status, if same { "" } else { ", other output" }),
+                );
+                row["main_thread"] = json!(main_thread.status);
+            }
+        }
+        rows.push(row);
+    }
+    Ok(json!(rows))
 }
 
 /// User plus system CPU time of this process's waited-for children so far, in clock

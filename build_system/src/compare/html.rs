@@ -138,6 +138,30 @@ pub fn render(report: &Value) -> String {
             ));
         }
         page.push_str("</table>");
+        // The sizes the benchmark printed itself, per build (the `sizes` benchmark).
+        let names: Vec<String> = configs
+            .iter()
+            .find_map(|c| c["printed_sizes"].as_object().filter(|m| !m.is_empty()).map(|m| m.keys().cloned().collect()))
+            .unwrap_or_default();
+        if !names.is_empty() {
+            page.push_str("<table><tr><th>size_of, as printed</th>");
+            for n in &names {
+                page.push_str(&format!("<th>{}</th>", escape(n)));
+            }
+            page.push_str("</tr>");
+            let mut rows: Vec<(String, &Value)> = configs.iter().map(|c| (c["config"].as_str().unwrap_or_default().to_string(), &c["printed_sizes"])).collect();
+            if let Some(manual) = configs.iter().find(|c| c["manual_printed_sizes"].as_object().is_some_and(|m| !m.is_empty())) {
+                rows.push(("hand-written".to_string(), &manual["manual_printed_sizes"]));
+            }
+            for (label, sizes) in rows {
+                page.push_str(&format!("<tr><td>{}</td>", escape(&label)));
+                for n in &names {
+                    page.push_str(&format!("<td>{}</td>", sizes[n].as_u64().map_or("-".to_string(), |v| v.to_string())));
+                }
+                page.push_str("</tr>");
+            }
+            page.push_str("</table>");
+        }
         // Per coroutine, stock against corolift at -O3.
         let find = |n: &str| configs.iter().find(|c| c["config"] == n).cloned().unwrap_or(Value::Null);
         let (stock, corolift) = (find("stock-O3"), find("corolift-O3"));

@@ -75,7 +75,10 @@ struct Benchmark {
 
 fn benchmarks(quick: bool) -> Vec<Benchmark> {
     let n = if quick { 1_000 } else { 10_000 };
-    let all = [("seed", n), ("chain16", n), ("chain48", n), ("protocol", n), ("select_join", n)];
+    // `sizes` copies megabytes per run under rustc's layout (it is what it measures): a few
+    // runs give its instruction counts.
+    let sizes_runs = if quick { 5 } else { 20 };
+    let all = [("seed", n), ("chain16", n), ("chain48", n), ("protocol", n), ("select_join", n), ("sizes", sizes_runs)];
     all.into_iter()
         .filter(|(name, _)| !quick || matches!(*name, "seed" | "chain16"))
         .map(|(name, iterations)| Benchmark { name, iterations })
@@ -96,6 +99,10 @@ struct BuildFigures {
     symbols: BTreeMap<String, u64>,
     /// LLVM's stack frames of the resume functions it kept, read from their prologues.
     llvm_frames: BTreeMap<String, u64>,
+    /// `size_of <name>: <bytes>` lines the program printed (the `sizes` benchmark), and its
+    /// hand-written twin's.
+    printed_sizes: Vec<(String, u64)>,
+    manual_printed_sizes: Vec<(String, u64)>,
 }
 
 impl BuildFigures {
@@ -224,6 +231,9 @@ fn measure_program(
     let args = vec![bench.iterations.to_string()];
     let (output, instructions) = callgrind(&exe, &args, out)?;
     let (manual_output, manual_instructions) = callgrind(&manual_exe, &args, out)?;
+    figures.printed_sizes = printed_sizes(&output);
+    figures.manual_printed_sizes = printed_sizes(&manual_output);
+    let (output, manual_output) = (without_sizes(&output), without_sizes(&manual_output));
     if output != manual_output {
         return Err(format!(
             "{} and {} print different output:\n{output}\nvs\n{manual_output}",
@@ -235,6 +245,23 @@ fn measure_program(
     figures.instructions = Some(instructions);
     figures.manual_instructions = Some(manual_instructions);
     Ok(figures)
+}
+
+/// The `size_of <name>: <bytes>` lines of a program's output.
+fn printed_sizes(output: &str) -> Vec<(String, u64)> {
+    output
+        .lines()
+        .filter_map(|line| {
+            let (name, bytes) = line.strip_prefix("size_of ")?.split_once(": ")?;
+            Some((name.to_string(), bytes.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// A program's output without its `size_of` lines, which legitimately differ between
+/// compilers (the rest must not).
+fn without_sizes(output: &str) -> String {
+    output.lines().filter(|l| !l.starts_with("size_of ")).map(|l| format!("{l}\n")).collect()
 }
 
 /// Every configuration of one benchmark must print what LLVM -O0 printed.
@@ -526,6 +553,8 @@ fn build_report(results: &[(String, Vec<(String, BuildFigures)>)], tokio: Option
                 "instructions": figures.instructions,
                 "instructions_ratio_to_llvm_O3": ratio(figures.instructions.map(|n| n as f64), llvm_o3_instr),
                 "manual_instructions": figures.manual_instructions,
+                "printed_sizes": figures.printed_sizes.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<String, Value>>(),
+                "manual_printed_sizes": figures.manual_printed_sizes.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<String, Value>>(),
                 "instructions_ratio_to_manual": ratio(figures.instructions.map(|n| n as f64), figures.manual_instructions.map(|n| n as f64)),
             }));
         }
@@ -621,6 +650,23 @@ fn print_tables(report: &Value) {
                 cell(&c["compile_seconds_median"]),
                 cell(&c["compile_ratio_to_llvm_O0"]),
             );
+        }
+        // The sizes a benchmark printed itself (`size_of <name>: <bytes>`), per build.
+        let configs_list = bench["configs"].as_array().cloned().unwrap_or_default();
+        let names: Vec<String> = configs_list
+            .iter()
+            .find_map(|c| c["printed_sizes"].as_object().filter(|m| !m.is_empty()).map(|m| m.keys().cloned().collect()))
+            .unwrap_or_default();
+        if !names.is_empty() {
+            println!("  {:<26} {}", "size_of (printed)", names.iter().map(|n| format!("{n:>24}")).collect::<String>());
+            for c in &configs_list {
+                let row: String = names.iter().map(|n| format!("{:>24}", cell(&c["printed_sizes"][n]))).collect();
+                println!("  {:<26} {row}", c["config"].as_str().unwrap_or_default());
+            }
+            if let Some(manual) = configs_list.iter().find(|c| c["manual_printed_sizes"].as_object().is_some_and(|m| !m.is_empty())) {
+                let row: String = names.iter().map(|n| format!("{:>24}", cell(&manual["manual_printed_sizes"][n]))).collect();
+                println!("  {:<26} {row}", "hand-written");
+            }
         }
         // Per coroutine: states, size_of and bytes under stock and corolift at -O3.
         let configs = bench["configs"].as_array().cloned().unwrap_or_default();

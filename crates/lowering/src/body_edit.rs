@@ -199,6 +199,8 @@ pub enum VariantTarget {
     Field(VariantIdx, FieldIdx),
     /// The field becomes this ordinary local.
     Demote(Local),
+    /// The field lives in this upvar of the coroutine (`(*coroutine).u`) now.
+    Upvar(FieldIdx),
 }
 
 impl<'a, 'tcx> VariantRewrite<'a, 'tcx> {
@@ -281,6 +283,15 @@ impl<'tcx> MutVisitor<'tcx> for VariantRewrite<'_, 'tcx> {
                 }
                 place.local = local;
                 place.projection = self.tcx.mk_place_elems(&rest[1..]);
+            }
+            VariantTarget::Upvar(upvar) => {
+                let Some(ProjectionElem::Field(_, ty)) = rest.first().copied() else {
+                    self.unmapped.get_or_insert(format!("{place:?}"));
+                    return;
+                };
+                let mut new: Vec<PlaceElem<'tcx>> = vec![ProjectionElem::Deref, ProjectionElem::Field(upvar, ty)];
+                new.extend_from_slice(&rest[1..]);
+                place.projection = self.tcx.mk_place_elems(&new);
             }
         }
     }

@@ -25,6 +25,7 @@ extern crate rustc_span;
 pub mod body_edit;
 pub mod fn_uses;
 pub mod knobs;
+pub mod layout_edit;
 pub mod known_variant;
 pub mod machine;
 pub mod passes;

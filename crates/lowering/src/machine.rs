@@ -26,10 +26,13 @@
 //! transform starts from a recovered machine, so an unexpected shape means no rewrite.
 
 use rustc_abi::VariantIdx;
+use rustc_middle::mir::visit::{MutatingUseContext, NonMutatingUseContext, PlaceContext, Visitor};
 use rustc_middle::mir::{
-    AssertKind, BasicBlock, Body, Local, Operand, Place, ProjectionElem, Rvalue, START_BLOCK,
+    AssertKind, BasicBlock, Body, Local, Location, Operand, Place, ProjectionElem, Rvalue, START_BLOCK,
     StatementKind, TerminatorKind,
 };
+
+use crate::body_edit::count_uses;
 
 /// rustc's reserved state numbers (`rustc_mir_transform/src/coroutine.rs`).
 pub const UNRESUMED: u32 = 0;
@@ -196,6 +199,31 @@ impl StateMachine {
     }
 
     /// Number of arms in the dispatch switch: the figure the report calls "states".
+    /// The blocks that follow `block` in the coroutine's life: its successors in the
+    /// resume body, and, for every state it writes, the block the dispatch resumes that
+    /// state at (the next poll starts there). From the Unresumed arm's target, these edges
+    /// give every order in which the body's blocks can run over all of the coroutine's polls.
+    pub fn successors_across_polls(&self, body: &Body<'_>, block: BasicBlock) -> Vec<BasicBlock> {
+        let data = &body.basic_blocks[block];
+        let mut next: Vec<BasicBlock> = data.terminator().successors().collect();
+        for stmt in &data.statements {
+            if let StatementKind::SetDiscriminant { place, variant_index } = &stmt.kind
+                && is_deref_of_local(place) == Some(self.dispatch.coroutine_ref)
+            {
+                match self.dispatch.arms.iter().find(|arm| arm.state == variant_index.as_u32()) {
+                    Some(arm) => next.push(arm.target),
+                    None => next.push(self.dispatch.otherwise),
+                }
+            }
+        }
+        next
+    }
+
+    /// Where the coroutine's life starts: the target of the Unresumed arm.
+    pub fn start(&self) -> Option<BasicBlock> {
+        self.dispatch.arms.iter().find(|arm| arm.state == UNRESUMED).map(|arm| arm.target)
+    }
+
     pub fn state_count(&self) -> usize {
         self.dispatch.arms.len()
     }
@@ -289,4 +317,64 @@ fn is_resumed_after_assert(body: &Body<'_>, block: BasicBlock) -> bool {
     };
     cond_is_false
         && matches!(**msg, AssertKind::ResumedAfterReturn(_) | AssertKind::ResumedAfterPanic(_))
+}
+
+/// The precondition every pass that rewrites places of the coroutine relies on: the body
+/// reaches the coroutine only through `coroutine_ref`, and only through projections of
+/// `(*coroutine_ref)`. `(*self)` is used whole only to read or write its tag, the reference
+/// itself only where it is defined, and in a resume body `self` (`_1`) is read once, as
+/// `self.0`, into `coroutine_ref`. So no second alias of the coroutine exists, and every
+/// access to a field, an upvar or the tag is a place the pass can see and rewrite.
+pub fn self_reached_only_by_projection(body: &Body<'_>, coroutine_ref: Local, is_resume: bool) -> Result<(), String> {
+    struct Uses {
+        coroutine_ref: Local,
+        self_arg: Option<Local>,
+        bad: Option<String>,
+    }
+    impl<'tcx> Visitor<'tcx> for Uses {
+        fn visit_place(&mut self, place: &Place<'tcx>, context: PlaceContext, location: Location) {
+            let whole_deref = place.projection.as_slice() == [ProjectionElem::Deref];
+            if context.is_use()
+                && place.local == self.coroutine_ref
+                && whole_deref
+                && !matches!(context,
+                    PlaceContext::NonMutatingUse(NonMutatingUseContext::Inspect)
+                    | PlaceContext::MutatingUse(MutatingUseContext::SetDiscriminant))
+            {
+                self.bad.get_or_insert(format!("the coroutine is used whole at {location:?}"));
+            }
+            if context.is_use() && place.local == self.coroutine_ref && place.projection.first() != Some(&ProjectionElem::Deref) {
+                // The definition `ref = copy (_1.0)` writes it; nothing else may use it whole.
+                if !matches!(context, PlaceContext::MutatingUse(MutatingUseContext::Store)) {
+                    self.bad.get_or_insert(format!("the coroutine reference is used whole at {location:?}"));
+                }
+            }
+            if let Some(self_arg) = self.self_arg
+                && place.local == self_arg
+                && context.is_use()
+                && !matches!(place.projection.as_slice(), [ProjectionElem::Field(..)])
+            {
+                self.bad.get_or_insert(format!("`self` is used other than as `self.0` at {location:?}"));
+            }
+        }
+    }
+    let self_arg = if is_resume && coroutine_ref != Local::from_u32(1) { Some(Local::from_u32(1)) } else { None };
+    let mut uses = Uses { coroutine_ref, self_arg, bad: None };
+    uses.visit_body(body);
+    if let Some(self_arg) = self_arg {
+        // One copy of the reference, and it is `coroutine_ref`: no second alias of `*self`.
+        let copies = count_uses(body, self_arg);
+        let defines_ref = body.basic_blocks.iter().flat_map(|data| &data.statements).any(|stmt| {
+            matches!(&stmt.kind, StatementKind::Assign(assign)
+                if assign.0.as_local() == Some(coroutine_ref)
+                    && matches!(&assign.1, Rvalue::Use(Operand::Copy(p), _) if p.local == self_arg))
+        });
+        if copies != 1 || !defines_ref {
+            return Err("`self.0` is read other than once, into the coroutine reference".into());
+        }
+    }
+    match uses.bad {
+        Some(why) => Err(why),
+        None => Ok(()),
+    }
 }

@@ -33,9 +33,13 @@
 //!   rustc removes every marker at opt-level 0 (`RemoveStorageMarkers`: no lifetime
 //!   markers are emitted there), so at -O0 the assignments are all there is to go on;
 //! - every mention of a candidate local (a read, a write, a borrow, a drop) must be at a
-//!   point where it requires storage. Sound MIR always is, but corolift's own splices edit
-//!   bodies, so a local mentioned elsewhere is treated as conflicting with every other one
-//!   and keeps a slot of its own.
+//!   point where it may require storage. Sound MIR always is, and a local mentioned
+//!   elsewhere is treated as conflicting with every other one and keeps a slot of its own.
+//!   This catches a pass that leaves a use where no path gives the local a value; it cannot
+//!   catch one that reads a local after moving it out on one path while another path keeps
+//!   it (the analysis joins paths), which is invalid MIR (`Operand::Move` forbids it) that
+//!   rustc's MIR validator rejects. corolift's passes must not produce such MIR, and the
+//!   differential corpus and the fuzzer are what would show it.
 //!
 //! Blocks that end in `unreachable` are skipped, as rustc skips them: reaching one is
 //! undefined behaviour already.

@@ -34,10 +34,11 @@
 //! goes. The aggregate is then forwarded through the moves that follow it, along a chain of
 //! blocks that each have one predecessor and end in `goto`, where every other statement is
 //! a storage marker or a `nop`: each moved-from local is used by nothing else (its
-//! definition and the move), and the place at the end does not mention any of them. The
-//! write then happens where the call was, which changes nothing for the place at the end:
-//! no statement between reads or writes it. Debug info that named a moved-from local
-//! names the place at the end.
+//! definition and the move), and the place at the end mentions none of them and no local
+//! whose storage marker is on the way. The write then happens where the call was, which
+//! changes nothing for the place at the end: no statement between reads or writes it, and
+//! its storage does not begin or end in between. Debug info that named a moved-from local
+//! names the place at the end (when debug info can describe that place).
 //!
 //! Why MIR: the call disappears for every consumer, and the layout does not change (the
 //! moved-from locals are never saved across a suspension; their values are in the
@@ -190,6 +191,9 @@ fn forward<'tcx>(tcx: TyCtxt<'tcx>, body: &mut Body<'tcx>, block: BasicBlock, ta
     let mut chain: Vec<Local> = Vec::new();
     let mut moves: Vec<(BasicBlock, usize)> = Vec::new();
     let mut destination: Option<Place<'tcx>> = None;
+    // Storage markers on the way: the write moves above them, so none may be of a local the
+    // place at the end names (its `StorageLive` would make the value uninitialised).
+    let mut marked: Vec<Local> = Vec::new();
     let mut bb = target;
     'walk: loop {
         if predecessors[bb].len() != 1 {
@@ -198,7 +202,7 @@ fn forward<'tcx>(tcx: TyCtxt<'tcx>, body: &mut Body<'tcx>, block: BasicBlock, ta
         let data = &body.basic_blocks[bb];
         for (index, statement) in data.statements.iter().enumerate() {
             match &statement.kind {
-                StatementKind::StorageLive(l) | StatementKind::StorageDead(l) if *l != value => {}
+                StatementKind::StorageLive(l) | StatementKind::StorageDead(l) if *l != value => marked.push(*l),
                 StatementKind::Nop => {}
                 StatementKind::Assign(assign)
                     if matches!(&assign.1, Rvalue::Use(Operand::Move(from), _) if from.as_local() == Some(value)) =>
@@ -229,22 +233,28 @@ fn forward<'tcx>(tcx: TyCtxt<'tcx>, body: &mut Body<'tcx>, block: BasicBlock, ta
     }
     // The place everything ends in: a non-local place that mentions no local of the chain,
     // or the last local moved into.
-    let mentions_chain = |place: &Place<'_>| {
-        chain.contains(&place.local)
-            || place.projection.iter().any(|p| matches!(p, ProjectionElem::Index(i) if chain.contains(&i)))
+    let destination = destination.unwrap_or_else(|| Place::from(value));
+    let mentions = |locals: &[Local]| {
+        locals.contains(&destination.local)
+            || destination.projection.iter().any(|p| matches!(p, ProjectionElem::Index(i) if locals.contains(&i)))
     };
-    let destination = match destination {
-        Some(place) if mentions_chain(&place) => return None,
-        Some(place) => place,
-        None => Place::from(value),
-    };
+    if mentions(&chain) || mentions(&marked) {
+        return None;
+    }
     let StatementKind::Assign(assign) = &mut body.basic_blocks.as_mut()[block].statements[last].kind else { unreachable!() };
     assign.0 = destination;
     for &(bb, index) in &moves {
         body.basic_blocks.as_mut()[bb].statements[index].make_nop(true);
     }
+    // Debug info may name places through dereferences, fields and downcasts only.
+    let describable = destination.projection.iter().enumerate().all(|(i, p)| match p {
+        ProjectionElem::Deref => i == 0,
+        ProjectionElem::Field(..) | ProjectionElem::Downcast(..) => true,
+        _ => false,
+    });
     for info in &mut body.var_debug_info {
         if let VarDebugInfoContents::Place(place) = &mut info.value
+            && describable
             && place.projection.is_empty()
             && chain.contains(&place.local)
         {

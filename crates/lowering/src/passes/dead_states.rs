@@ -24,7 +24,7 @@
 //!   dispatch values, in every `discriminant(..) = s` write and in every
 //!   `as variant#s` projection, in both bodies;
 //! - removes the dead variants from `CoroutineLayout`, and every saved local no variant
-//!   holds any more (from `field_tys`, `field_names` and `storage_conflicts`);
+//!   holds any more (through `layout_edit`, whose check then runs on both bodies);
 //! - a saved local of a dead variant can still be used by reachable code: a state that is
 //!   never written never survives a `return`, so such a use stays inside one poll.
 //!   It becomes an ordinary local of the resume function (it is "demoted"), unless a live
@@ -42,16 +42,13 @@
 //! of a dead state survives in a reachable block of either body.
 
 use rustc_abi::{FieldIdx, VariantIdx};
-use rustc_index::IndexVec;
-use rustc_index::bit_set::BitMatrix;
-use rustc_middle::mir::{
-    Body, CoroutineSavedLocal, LocalDecl, ProjectionElem, StatementKind, VarDebugInfoContents,
-};
+use rustc_middle::mir::{Body, LocalDecl, ProjectionElem, StatementKind, VarDebugInfoContents};
 
 use super::{PassCx, PassOutcome};
 use crate::body_edit::{
     VariantRewrite, VariantTarget, clear_unreachable_blocks, edit_switch, reachable_blocks,
 };
+use crate::layout_edit::{LayoutEdit, check};
 use crate::machine::{FIRST_SUSPEND_STATE, StateMachine, find_dispatch};
 
 pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
@@ -206,31 +203,24 @@ fn remove_dead_states<'tcx>(cx: &PassCx<'tcx>, body: &Body<'tcx>) -> Result<(Bod
     // 5. The layout: dead variants out, then saved locals no variant holds.
     let info = new.coroutine.as_mut().unwrap();
     let layout = info.coroutine_layout.as_mut().unwrap();
-    let mut variant_fields: IndexVec<VariantIdx, IndexVec<FieldIdx, CoroutineSavedLocal>> = IndexVec::new();
-    let mut variant_source_info: IndexVec<VariantIdx, _> = IndexVec::new();
-    for (v, fields) in layout.variant_fields.iter_enumerated() {
-        if v.as_u32() >= FIRST_SUSPEND_STATE && is_dead(v.as_u32()) {
-            continue;
-        }
-        variant_fields.push(fields.clone());
-        variant_source_info.push(layout.variant_source_info[v]);
+    let saved_before = layout.field_tys.len();
+    let mut edit = LayoutEdit::new(layout);
+    for &state in &dead {
+        edit.remove_variant(VariantIdx::from_u32(state));
     }
-    let held: Vec<CoroutineSavedLocal> = layout.field_tys.indices().filter(|s| variant_fields.iter().any(|fs: &IndexVec<FieldIdx, CoroutineSavedLocal>| fs.raw.contains(s))).collect();
-    let new_index = |s: CoroutineSavedLocal| CoroutineSavedLocal::from_usize(held.iter().position(|&h| h == s).unwrap());
-    let mut storage_conflicts = BitMatrix::new(held.len(), held.len());
-    for (i, &a) in held.iter().enumerate() {
-        for (j, &b) in held.iter().enumerate() {
-            if layout.storage_conflicts.contains(a, b) {
-                storage_conflicts.insert(CoroutineSavedLocal::from_usize(i), CoroutineSavedLocal::from_usize(j));
-            }
-        }
+    let renumbering = edit.finish(layout);
+    let removed_locals = saved_before - layout.field_tys.len();
+    // The renumbering the bodies already follow (dense suspend states, fields unchanged).
+    debug_assert!((0..variant_count).all(|v| {
+        let v = VariantIdx::from_u32(v);
+        renumbering.variant(v) == (!is_dead(v.as_u32())).then(|| VariantIdx::from_u32(if v.as_u32() >= FIRST_SUSPEND_STATE { renumber(v.as_u32()) } else { v.as_u32() }))
+    }));
+    let layout = layout.clone();
+    check(&layout, &new, coroutine_ref).map_err(|why| format!("resume body after the edit: {why}"))?;
+    if let Some(drop_ref) = drop_ref {
+        let drop_body = new.coroutine.as_ref().unwrap().coroutine_drop.as_ref().unwrap();
+        check(&layout, drop_body, drop_ref).map_err(|why| format!("drop body after the edit: {why}"))?;
     }
-    let removed_locals = layout.field_tys.len() - held.len();
-    layout.field_tys = held.iter().map(|&s| layout.field_tys[s].clone()).collect();
-    layout.field_names = held.iter().map(|&s| layout.field_names[s]).collect();
-    layout.variant_fields = variant_fields.into_iter().map(|fs| fs.into_iter().map(new_index).collect()).collect();
-    layout.variant_source_info = variant_source_info;
-    layout.storage_conflicts = storage_conflicts;
 
     let states: Vec<String> = dead.iter().map(u32::to_string).collect();
     Ok((

@@ -80,7 +80,6 @@
 use rustc_abi::{FieldIdx, VariantIdx};
 use rustc_hir::{CoroutineDesugaring, CoroutineKind, CoroutineSource};
 use rustc_index::IndexVec;
-use rustc_index::bit_set::BitMatrix;
 use rustc_middle::mir::visit::{MutVisitor, PlaceContext, Visitor};
 use rustc_middle::mir::{
     AggregateKind, BasicBlock, BasicBlockData, Body, BorrowKind, CoroutineSavedLocal, CoroutineSavedTy, Local,
@@ -92,7 +91,8 @@ use rustc_middle::ty::{self, EarlyBinder, Instance, Ty, TyCtxt, TypingEnv};
 
 use super::{PassCx, PassOutcome};
 use crate::body_edit::{clear_unreachable_blocks, count_uses, remove_unreachable_blocks};
-use crate::machine::{FIRST_SUSPEND_STATE, find_dispatch};
+use crate::layout_edit::{LayoutEdit, check, computed_size};
+use crate::machine::{FIRST_SUSPEND_STATE, find_dispatch, self_reached_only_by_projection};
 use crate::tag_flow::{is_coroutine, observable_states, step, tag_read_into, tag_set_at, tag_sets, track_tag_local};
 use crate::splice::{SpliceSite, splice_body};
 
@@ -261,11 +261,11 @@ fn flatten<'tcx>(
     // 3. The layout; every field named in either body must exist in it, with its type.
     rebuild_layout(tcx, body, saved, map, &upvar_tys, child_layout, instance, typing_env)?;
     let new_layout = body.coroutine_layout_raw().unwrap().clone();
-    check_fields(body, coroutine_ref, &new_layout).map_err(|why| format!("resume body: {why}"))?;
+    check(&new_layout, body, coroutine_ref).map_err(|why| format!("resume body: {why}"))?;
     let drop_body = body.coroutine.as_ref().unwrap().coroutine_drop.as_ref().unwrap();
-    check_fields(drop_body, drop_ref, &new_layout).map_err(|why| format!("drop body: {why}"))?;
+    check(&new_layout, drop_body, drop_ref).map_err(|why| format!("drop body: {why}"))?;
     // Under the default the future may not grow: both layouts are computed as rustc will.
-    let sizes = parent_size(tcx, typing_env, cx.def_id, &parent_layout).zip(parent_size(tcx, typing_env, cx.def_id, &new_layout));
+    let sizes = computed_size(tcx, typing_env, cx.def_id, &parent_layout).zip(computed_size(tcx, typing_env, cx.def_id, &new_layout));
     if !cx.asked_for {
         match sizes {
             Some((before, after)) if after <= before => {}
@@ -334,8 +334,6 @@ fn flatten<'tcx>(
 struct BodyEdit {
     /// Statements reading the tag for the child's code.
     tag_reads: Vec<Location>,
-    /// Statements reading the child's upvars.
-    upvar_reads: Vec<Location>,
     /// The parent's own writes of `k` (to go once proven redundant).
     parent_writes: Vec<(BasicBlock, usize)>,
     /// How many drops of the child became its spliced drop code (for the report).
@@ -371,7 +369,7 @@ fn edit_body<'tcx>(
                 [ProjectionElem::Deref, ProjectionElem::Downcast(_, v), ProjectionElem::Field(f, ty)]
                     if *v == map.holder && *f == map.child_field && *ty == child_ty)
     };
-    self_ref_only_projected(body, coroutine_ref, is_resume)?;
+    self_reached_only_by_projection(body, coroutine_ref, is_resume)?;
     // The holder's other fields close the gap the child leaves (code and debug info).
     if map.kept_fields > 0 {
         let mut renumber = KeptFields { tcx, coroutine_ref, map };
@@ -530,7 +528,6 @@ fn edit_body<'tcx>(
         coroutine_ref,
         pointers: &pointers,
         map,
-        upvar_reads: Vec::new(),
         error: None,
     };
     // Debug info naming the child as a whole goes (it no longer exists as one value).
@@ -577,7 +574,6 @@ fn edit_body<'tcx>(
     if let Some(why) = rewrite.error {
         return Err(why);
     }
-    let upvar_reads = rewrite.upvar_reads;
     // Nothing may name the child as a whole any more.
     let mut leftover = ChildPlaceUse { is_child_place: &is_child_place, coroutine_ref, holder: map.holder, child_ty, pointers: &pointers, found: None };
     leftover.visit_body(body);
@@ -612,63 +608,7 @@ fn edit_body<'tcx>(
         *targets = SwitchTargets::new(arms.into_iter(), targets.otherwise());
     }
 
-    Ok(BodyEdit { tag_reads, upvar_reads, parent_writes, drops: drop_sites.len() })
-}
-
-/// The parent's `self` reference is used only through `(*self)` projections, the tag
-/// read and written only as such, so that nothing else can change the tag.
-fn self_ref_only_projected(body: &Body<'_>, coroutine_ref: Local, is_resume: bool) -> Result<(), String> {
-    struct Uses {
-        coroutine_ref: Local,
-        self_arg: Option<Local>,
-        bad: Option<String>,
-    }
-    impl<'tcx> Visitor<'tcx> for Uses {
-        fn visit_place(&mut self, place: &Place<'tcx>, context: PlaceContext, location: Location) {
-            let whole_deref = place.projection.as_slice() == [ProjectionElem::Deref];
-            if context.is_use()
-                && place.local == self.coroutine_ref
-                && whole_deref
-                && !matches!(context,
-                    PlaceContext::NonMutatingUse(rustc_middle::mir::visit::NonMutatingUseContext::Inspect)
-                    | PlaceContext::MutatingUse(rustc_middle::mir::visit::MutatingUseContext::SetDiscriminant))
-            {
-                self.bad.get_or_insert(format!("the coroutine is used whole at {location:?}"));
-            }
-            if context.is_use() && place.local == self.coroutine_ref && place.projection.first() != Some(&ProjectionElem::Deref) {
-                // The definition `ref = copy (_1.0)` writes it; nothing else may use it whole.
-                if !matches!(context, PlaceContext::MutatingUse(rustc_middle::mir::visit::MutatingUseContext::Store)) {
-                    self.bad.get_or_insert(format!("the coroutine reference is used whole at {location:?}"));
-                }
-            }
-            if let Some(self_arg) = self.self_arg
-                && place.local == self_arg
-                && context.is_use()
-                && !matches!(place.projection.as_slice(), [ProjectionElem::Field(..)])
-            {
-                self.bad.get_or_insert(format!("`self` is used other than as `self.0` at {location:?}"));
-            }
-        }
-    }
-    let self_arg = if is_resume && coroutine_ref != Local::from_u32(1) { Some(Local::from_u32(1)) } else { None };
-    let mut uses = Uses { coroutine_ref, self_arg, bad: None };
-    uses.visit_body(body);
-    if let Some(self_arg) = self_arg {
-        // One copy of the reference, and it is `coroutine_ref`: no second alias of `*self`.
-        let copies = count_uses(body, self_arg);
-        let defines_ref = body.basic_blocks.iter().flat_map(|data| &data.statements).any(|stmt| {
-            matches!(&stmt.kind, StatementKind::Assign(assign)
-                if assign.0.as_local() == Some(coroutine_ref)
-                    && matches!(&assign.1, Rvalue::Use(Operand::Copy(p), _) if p.local == self_arg))
-        });
-        if copies != 1 || !defines_ref {
-            return Err("`self.0` is read other than once, into the coroutine reference".into());
-        }
-    }
-    match uses.bad {
-        Some(why) => Err(why),
-        None => Ok(()),
-    }
+    Ok(BodyEdit { tag_reads, parent_writes, drops: drop_sites.len() })
 }
 
 /// Locals that point to the child: `p = &mut child`, `q = move p`, `q = Pin { pointer: p }`,
@@ -735,7 +675,6 @@ struct ChildAccess<'a, 'tcx> {
     coroutine_ref: Local,
     pointers: &'a [Local],
     map: StateMap,
-    upvar_reads: Vec<Location>,
     error: Option<String>,
 }
 
@@ -744,7 +683,7 @@ impl<'tcx> MutVisitor<'tcx> for ChildAccess<'_, 'tcx> {
         self.tcx
     }
 
-    fn visit_place(&mut self, place: &mut Place<'tcx>, context: PlaceContext, location: Location) {
+    fn visit_place(&mut self, place: &mut Place<'tcx>, _: PlaceContext, _: Location) {
         if !self.pointers.contains(&place.local) {
             return;
         }
@@ -762,10 +701,12 @@ impl<'tcx> MutVisitor<'tcx> for ChildAccess<'_, 'tcx> {
                 new
             }
             [ProjectionElem::Deref, ProjectionElem::Field(upvar, ty), rest @ ..] => {
-                // Debug info is read by a debugger at any point; only code is checked.
-                if !matches!(context, PlaceContext::NonUse(_)) {
-                    self.upvar_reads.push(location);
-                }
+                // In any of the child's states (a child whose arguments `forward_upvars` left
+                // in its upvars reads them after its first suspension): the upvars are saved
+                // locals held by `V(0)` and `V(1)`, so rustc's layout puts them in the prefix,
+                // which no variant overlaps, and `V(0)`'s projection reaches them from any
+                // state, as rustc's own transform reaches a saved local held by several
+                // variants through one of them.
                 let mut new = vec![
                     ProjectionElem::Deref,
                     ProjectionElem::Downcast(None, self.map.holder),
@@ -923,98 +864,71 @@ fn rebuild_layout<'tcx>(
     typing_env: TypingEnv<'tcx>,
 ) -> Result<(), String> {
     let layout = body.coroutine.as_mut().unwrap().coroutine_layout.as_mut().unwrap();
-    let holder_info = layout.variant_source_info[map.holder];
-    let saved_info = layout.field_tys[saved].source_info;
-    // The parent's saved locals, without the child; then the upvars; then the child's.
-    let kept: Vec<CoroutineSavedLocal> = layout.field_tys.indices().filter(|&s| s != saved).collect();
-    let kept_index = |s: CoroutineSavedLocal| CoroutineSavedLocal::from_usize(kept.iter().position(|&k| k == s).unwrap());
-    let upvar_base = kept.len();
-    let child_base = upvar_base + upvar_tys.len();
-    let total = child_base + child_layout.field_tys.len();
-
-    let mut field_tys: IndexVec<CoroutineSavedLocal, CoroutineSavedTy<'tcx>> =
-        kept.iter().map(|&s| layout.field_tys[s].clone()).collect();
-    let mut field_names: IndexVec<CoroutineSavedLocal, _> = kept.iter().map(|&s| layout.field_names[s]).collect();
-    for &ty in upvar_tys {
-        field_tys.push(CoroutineSavedTy { ty, source_info: saved_info, ignore_for_traits: false });
-        field_names.push(None);
-    }
+    let mut edit = LayoutEdit::new(layout);
+    let holder_info = edit.source_info(map.holder).ok_or("the holder variant is gone")?;
+    let saved_info = edit.saved_ty(saved).source_info;
+    let old_locals: Vec<CoroutineSavedLocal> = layout.field_tys.indices().filter(|&s| s != saved).collect();
+    // The parent's saved locals stay, without the child; then the upvars; then the child's.
+    edit.remove_from_variants(saved);
+    let upvars: Vec<CoroutineSavedLocal> = upvar_tys
+        .iter()
+        .map(|&ty| edit.append_saved(CoroutineSavedTy { ty, source_info: saved_info, ignore_for_traits: false }, None))
+        .collect();
+    let mut child_locals: IndexVec<CoroutineSavedLocal, CoroutineSavedLocal> = IndexVec::new();
     for (s, saved_ty) in child_layout.field_tys.iter_enumerated() {
         let ty = instance
             .try_instantiate_mir_and_normalize_erasing_regions(tcx, typing_env, EarlyBinder::bind(saved_ty.ty))
             .map_err(|_| "a saved local of the child does not normalize here".to_string())?;
-        field_tys.push(CoroutineSavedTy { ty, source_info: saved_info, ignore_for_traits: saved_ty.ignore_for_traits });
-        field_names.push(child_layout.field_names[s]);
+        let ty = CoroutineSavedTy { ty, source_info: saved_info, ignore_for_traits: saved_ty.ignore_for_traits };
+        child_locals.push(edit.append_saved(ty, child_layout.field_names[s]));
     }
 
-    let mut variant_fields: IndexVec<VariantIdx, IndexVec<FieldIdx, CoroutineSavedLocal>> = layout
-        .variant_fields
-        .iter()
-        .map(|fields| fields.iter().filter(|&&s| s != saved).map(|&s| kept_index(s)).collect())
-        .collect();
-    let child_field = |s: CoroutineSavedLocal| CoroutineSavedLocal::from_usize(child_base + s.as_usize());
     // The holder's other fields lead every `V(c)`: held by several variants, they are laid
     // out in the prefix, where any variant's projection reaches them.
-    let kept_holder_fields: IndexVec<FieldIdx, CoroutineSavedLocal> = variant_fields[map.holder].clone();
+    let kept_holder_fields: IndexVec<FieldIdx, CoroutineSavedLocal> = edit.fields(map.holder).ok_or("the holder variant is gone")?.clone();
     debug_assert_eq!(kept_holder_fields.len(), map.kept_fields);
     let mut holder_fields = kept_holder_fields.clone();
-    holder_fields.extend((0..upvar_tys.len()).map(|u| CoroutineSavedLocal::from_usize(upvar_base + u)));
-    holder_fields.extend(child_layout.variant_fields[VariantIdx::from_u32(0)].iter().map(|&s| child_field(s)));
-    variant_fields[map.holder] = holder_fields;
-    let mut variant_source_info = layout.variant_source_info.clone();
+    holder_fields.extend(upvars.iter().copied());
+    holder_fields.extend(child_layout.variant_fields[VariantIdx::from_u32(0)].iter().map(|&s| child_locals[s]));
+    edit.set_fields(map.holder, holder_fields);
     for state in 1..map.child_states {
         let mut fields = kept_holder_fields.clone();
-        fields.extend(child_layout.variant_fields[VariantIdx::from_u32(state)].iter().map(|&s| child_field(s)));
+        fields.extend(child_layout.variant_fields[VariantIdx::from_u32(state)].iter().map(|&s| child_locals[s]));
         if state == 1 {
             // The upvars are named by the Returned state too (after its own fields, which
             // it has none of): held by two variants, they are laid out in the prefix, as
             // in the child's own layout, and the child's parts stay free to overlap.
-            fields.extend((0..upvar_tys.len()).map(|u| CoroutineSavedLocal::from_usize(upvar_base + u)));
+            fields.extend(upvars.iter().copied());
         }
-        let v = variant_fields.push(fields);
+        let v = edit.append_variant(fields, holder_info);
         debug_assert_eq!(v, map.variant(state));
-        variant_source_info.push(holder_info);
     }
 
-    // Conflicts: the parent's among themselves; the child's among themselves as in its
-    // own layout, and its upvars with all of its saved locals; and everything the child
-    // conflicted with conflicts with all of the child's parts.
-    let mut conflicts = BitMatrix::new(total, total);
-    let mut both = |a: usize, b: usize| {
-        conflicts.insert(CoroutineSavedLocal::from_usize(a), CoroutineSavedLocal::from_usize(b));
-        conflicts.insert(CoroutineSavedLocal::from_usize(b), CoroutineSavedLocal::from_usize(a));
-    };
-    for (i, &a) in kept.iter().enumerate() {
-        for (j, &b) in kept.iter().enumerate() {
-            if layout.storage_conflicts.contains(a, b) {
-                both(i, j);
+    // Conflicts: the parent's among themselves (kept by the edit); the child's among
+    // themselves as in its own layout, and its upvars with all of its saved locals; and
+    // everything the child conflicted with conflicts with all of the child's parts.
+    let parts: Vec<CoroutineSavedLocal> = upvars.iter().chain(child_locals.iter()).copied().collect();
+    for &a in &old_locals {
+        if edit.old_conflict(a, saved) {
+            for &part in &parts {
+                edit.add_conflict(a, part);
             }
         }
     }
-    for (i, &a) in kept.iter().enumerate() {
-        if layout.storage_conflicts.contains(a, saved) {
-            for part in upvar_base..total {
-                both(i, part);
-            }
-        }
-    }
-    for u in upvar_base..child_base {
-        for part in upvar_base..total {
-            both(u, part);
+    for &u in &upvars {
+        for &part in &parts {
+            edit.add_conflict(u, part);
         }
     }
     for a in child_layout.field_tys.indices() {
         for b in child_layout.field_tys.indices() {
             if child_layout.storage_conflicts.contains(a, b) {
-                both(child_base + a.as_usize(), child_base + b.as_usize());
+                edit.add_conflict(child_locals[a], child_locals[b]);
             }
         }
     }
-    layout.field_tys = field_tys;
-    layout.field_names = field_names;
-    layout.variant_fields = variant_fields;
-    layout.variant_source_info = variant_source_info;
-    layout.storage_conflicts = conflicts;
+    let renumbering = edit.finish(layout);
+    debug_assert_eq!(renumbering.variant(map.variant(1)), Some(map.variant(1)));
     Ok(())
 }
 
@@ -1026,13 +940,6 @@ fn check_tags(body: &Body<'_>, coroutine_ref: Local, variant_count: usize, map: 
             && !only_child(&set)
         {
             return Err(format!("the tag may not be a child state where the child reads it ({location:?})"));
-        }
-    }
-    for &location in &edit.upvar_reads {
-        if let Some(set) = tag_set_at(body, &sets, coroutine_ref, location, &edit.parent_writes)
-            && set.iter().enumerate().any(|(v, &s)| s && v != map.holder.as_usize())
-        {
-            return Err(format!("the child's upvars are read outside its first state ({location:?})"));
         }
     }
     for &(block, statement_index) in &edit.parent_writes {
@@ -1210,68 +1117,4 @@ fn remove_unobserved_arms(body: &mut Body<'_>, dispatch: BasicBlock, observable:
     let TerminatorKind::SwitchInt { targets, .. } = &mut body.basic_blocks.as_mut()[dispatch].terminator_mut().kind else { return 0 };
     *targets = SwitchTargets::new(kept.into_iter(), targets.otherwise());
     removed
-}
-
-/// Every `((*self) as v).i: T` in `body` (code and debug info) names a field `i` of
-/// variant `v` of `layout` whose saved local has type `T`.
-fn check_fields<'tcx>(body: &Body<'tcx>, coroutine_ref: Local, layout: &rustc_middle::mir::CoroutineLayout<'tcx>) -> Result<(), String> {
-    struct Fields<'a, 'tcx> {
-        coroutine_ref: Local,
-        layout: &'a rustc_middle::mir::CoroutineLayout<'tcx>,
-        bad: Option<String>,
-    }
-    impl<'tcx> Visitor<'tcx> for Fields<'_, 'tcx> {
-        fn visit_place(&mut self, place: &Place<'tcx>, _: PlaceContext, _: Location) {
-            // Through the coroutine reference, or (debug info may) through `self.0`.
-            let projection = match place.projection.as_slice() {
-                elems if place.local == self.coroutine_ref => elems,
-                [ProjectionElem::Field(..), rest @ ..] if place.local == Local::from_u32(1) => rest,
-                _ => return,
-            };
-            if let [ProjectionElem::Deref, ProjectionElem::Downcast(_, v), ProjectionElem::Field(f, ty), ..] = projection {
-                let saved = self.layout.variant_fields.get(*v).and_then(|fields| fields.get(*f));
-                if !saved.is_some_and(|&s| self.layout.field_tys[s].ty == *ty) {
-                    self.bad.get_or_insert(format!("{place:?} names no such field"));
-                }
-            }
-        }
-    }
-    let mut fields = Fields { coroutine_ref, layout, bad: None };
-    fields.visit_body(body);
-    match fields.bad {
-        Some(why) => Err(why),
-        None => Ok(()),
-    }
-}
-
-/// The size rustc's layout computation gives the parent's coroutine type with `layout`,
-/// or `None` when a field's layout is not known here (a generic parent).
-fn parent_size<'tcx>(
-    tcx: TyCtxt<'tcx>,
-    typing_env: TypingEnv<'tcx>,
-    parent: rustc_hir::def_id::DefId,
-    layout: &rustc_middle::mir::CoroutineLayout<'tcx>,
-) -> Option<u64> {
-    use rustc_abi::LayoutData;
-    use rustc_middle::ty::layout::{LayoutCx, PrimitiveExt as _, TyAndLayout};
-    let ty::Coroutine(_, args) = *tcx.type_of(parent).instantiate_identity().skip_norm_wip().kind() else {
-        return None;
-    };
-    let layout_of = |ty: Ty<'tcx>| tcx.layout_of(typing_env.as_query_input(ty)).ok();
-    let locals: IndexVec<CoroutineSavedLocal, TyAndLayout<'tcx>> = layout
-        .field_tys
-        .iter()
-        .map(|saved| layout_of(Ty::new_maybe_uninit(tcx, saved.ty)))
-        .collect::<Option<_>>()?;
-    let prefix: IndexVec<FieldIdx, TyAndLayout<'tcx>> =
-        args.as_coroutine().upvar_tys().iter().map(layout_of).collect::<Option<_>>()?;
-    let cx = LayoutCx::new(tcx, typing_env);
-    let computed = cx
-        .calc
-        .coroutine(&locals, prefix, &layout.variant_fields, &layout.storage_conflicts, |tag| TyAndLayout {
-            ty: tag.primitive().to_ty(tcx),
-            layout: tcx.mk_layout(LayoutData::scalar(&cx, tag)),
-        })
-        .ok()?;
-    Some(computed.size.bytes())
 }

@@ -15,6 +15,7 @@ pub mod await_free;
 pub mod construct_in_place;
 pub mod dead_states;
 pub mod flatten_child;
+pub mod forward_upvars;
 pub mod inline_child;
 pub mod last_arm_default;
 pub mod merge_states;
@@ -114,6 +115,15 @@ pub static PASSES: &[PassInfo] = &[
         default_at_opt0: true,
         default_when_optimizing: true,
         stage: Stage::Mir(construct_in_place::run),
+    },
+    PassInfo {
+        name: "forward_upvars",
+        summary: "a saved local initialised by moving an upvar that is not used again lives in that \
+                  upvar's bytes: an async fn's argument held across an await is not stored twice, and \
+                  an awaited argument future is not copied into its awaitee (rust-lang/rust#62958)",
+        default_at_opt0: true,
+        default_when_optimizing: true,
+        stage: Stage::Mir(forward_upvars::run),
     },
     PassInfo {
         name: "returned_arm",
