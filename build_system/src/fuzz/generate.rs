@@ -420,6 +420,10 @@ enum Arg {
     Str,
     Vec,
     Noisy,
+    /// `[u32; 128]`: 512 bytes held across awaits (rust-lang/rust#62958's shape).
+    Big,
+    /// `impl Future<Output = u32>`, awaited after a suspension: argument futures nest.
+    Fut,
 }
 
 struct Sig {
@@ -653,11 +657,13 @@ impl Gen {
         }
     }
 
-    fn args(&mut self, ctx: &Ctx, j: usize) -> String {
+    fn args(&mut self, ctx: &mut Ctx, j: usize) -> String {
         let kinds = self.sigs[j].args.clone();
         let mut out = Vec::new();
         for kind in kinds {
             out.push(match kind {
+                Arg::Big => format!("[{}; 128]", self.expr(ctx, 1)),
+                Arg::Fut => self.argument_future(ctx),
                 Arg::U32 => self.expr(ctx, 1),
                 Arg::Str => {
                     if self.rng.chance(1, 2) {
@@ -671,6 +677,25 @@ impl Gen {
             });
         }
         out.join(", ")
+    }
+
+    /// A future of output `u32` passed as an argument: another function's call (which may
+    /// take a future in turn, so they nest), or an `async move` block over a `Leaf` that
+    /// captures only `u32` values (so that the caller keeps its other variables).
+    fn argument_future(&mut self, ctx: &mut Ctx) -> String {
+        let nestable: Vec<usize> = (0..ctx.callable)
+            .filter(|&j| matches!(self.sigs[j].ret, Ret::U32) && self.fits(ctx, self.sigs[j].cost))
+            .collect();
+        if !nestable.is_empty() && self.rng.chance(1, 2) {
+            let j = *self.rng.pick(&nestable);
+            self.charge(ctx, self.sigs[j].cost);
+            let args = self.args(ctx, j);
+            return format!("{}({args})", self.sigs[j].name);
+        }
+        let mut copies_only = ctx.clone();
+        copies_only.atoms.clear();
+        let n = self.rng.below(3);
+        format!("async move {{ leaf({n}, {}).await }}", self.expr(&copies_only, 1))
     }
 
     /// `fj(args).await` converted to a u32 (with `?` where the context returns the same
@@ -1109,15 +1134,18 @@ impl Gen {
         let awaits = self.rng.chance(3, 4);
         let n_args = self.rng.below(4);
         let mut args = Vec::new();
+        let mut prologue: Vec<Unit> = Vec::new();
         let mut params = Vec::new();
         let mut vars = Vec::new();
         let mut atoms = Vec::new();
         for k in 0..n_args {
-            let kind = match self.rng.below(10) {
+            let kind = match self.rng.below(13) {
                 0..=5 => Arg::U32,
                 6 => Arg::Str,
                 7 | 8 => Arg::Vec,
-                _ => Arg::Noisy,
+                9 | 10 => Arg::Noisy,
+                11 => Arg::Big,
+                _ => Arg::Fut,
             };
             let p = format!("p{k}");
             match kind {
@@ -1136,6 +1164,21 @@ impl Gen {
                 Arg::Noisy => {
                     params.push(format!("{p}: Noisy"));
                     atoms.push((format!("{p}.0"), false));
+                }
+                Arg::Big => {
+                    params.push(format!("{p}: [u32; 128]"));
+                    atoms.push((format!("{p}.iter().fold(0u32, |a, b| a.wrapping_add(*b))"), false));
+                    atoms.push((format!("{p}[{}]", self.rng.below(128)), false));
+                }
+                Arg::Fut => {
+                    // Awaited first thing, after a suspension (#62958's `use_future`); then a u32.
+                    params.push(format!("{p}: impl Future<Output = u32>"));
+                    let n = self.rng.range(1, 2);
+                    prologue.push(Unit::new(
+                        format!("let {p}: u32 = {{ leaf({n}, 0).await; {p}.await }};"),
+                        format!("let {p}: u32 = 0u32;"),
+                    ));
+                    vars.push(p);
                 }
             }
             args.push(kind);
@@ -1160,7 +1203,8 @@ impl Gen {
         };
         let params_only = ctx.clone();
         let n = self.rng.range(1, 2 + self.size);
-        let mut body: Vec<Unit> = (0..n).map(|_| self.stmt(&mut ctx)).collect();
+        let mut body: Vec<Unit> = prologue;
+        body.extend((0..n).map(|_| self.stmt(&mut ctx)));
         if awaits && !body.iter().any(|u| u.code.contains("leaf(")) {
             // Make sure an awaiting fn can really suspend.
             let at = self.rng.below(body.len() as u32 + 1) as usize;
@@ -1199,7 +1243,7 @@ impl Gen {
         let mut ctx = self.main_ctx(label, true, true);
         if self.rng.chance(2, 3) {
             let j = self.rng.below(self.sigs.len() as u32) as usize;
-            let args = self.args(&ctx, j);
+            let args = self.args(&mut ctx, j);
             let call = format!("{}({args})", self.sigs[j].name);
             if !as_u32 {
                 return call;
