@@ -10,7 +10,7 @@
 //! | --- | --- |
 //! | `corolift=off` | no coroutine lowering: the output equals stock cg_clif's |
 //! | `corolift=default` | the passes the profile enables (see [`crate::passes::PassInfo`]) |
-//! | `corolift=all` | every pass, in full (`inline_child` on every child, `flatten_child` without its size check) |
+//! | `corolift=all` | every pass, in full (`inline_child` on every child, not only single-use ones) |
 //! | `corolift=<pass>,<pass>` | exactly these passes, in full |
 //! | `corolift=-<pass>,-<pass>` | the default without these passes (an ablation) |
 //! | `corolift-report=<file>` | append one JSON line per codegened resume function |

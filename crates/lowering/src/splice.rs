@@ -4,7 +4,9 @@
 //! `flatten_child` splices a child's drop body at a drop of the child. For the spliced
 //! copy:
 //! - locals: fresh locals of the receiving body; the child's `_0` is the site's
-//!   destination, its arguments are assigned from the site's operands at the entry;
+//!   destination; an argument the site moves in whole from a local of the same type is
+//!   that local, and the other arguments are assigned from the site's operands at the
+//!   entry;
 //! - blocks: appended; `return` goes to the site's target; `resume` and every
 //!   `unwind continue` of the child take the site's unwind action. At a site on a cleanup
 //!   path, every spliced block is cleanup code and every unwind action terminates;
@@ -67,15 +69,33 @@ pub fn splice_body<'tcx>(tcx: TyCtxt<'tcx>, body: &mut Body<'tcx>, site: SpliceS
         }
     };
 
-    // Locals: `_0` is the destination, every other child local is a fresh one.
+    // Locals: `_0` is the destination; an argument moved in whole from a local of the same
+    // type is that local (the site gave it up to the callee, so nothing else reads it while
+    // the child runs, and no copy of a `Pin` or a `&mut Context` is made at every level of a
+    // chain); every other child local is a fresh one.
+    let mut moved_in: Vec<Option<Local>> = vec![None; args.len()];
+    for (index, operand) in args.iter().enumerate() {
+        if let Operand::Move(place) = operand
+            && let Some(local) = place.as_local()
+            && local != destination
+            && body.local_decls[local].ty == child.local_decls[Local::from_usize(index + 1)].ty
+            && !moved_in.contains(&Some(local))
+        {
+            moved_in[index] = Some(local);
+        }
+    }
     let mut locals: IndexVec<Local, Local> = IndexVec::with_capacity(child.local_decls.len());
     for (local, decl) in child.local_decls.iter_enumerated() {
+        let argument = local.as_usize().checked_sub(1).and_then(|index| moved_in.get(index).copied().flatten());
         if local == RETURN_PLACE {
             locals.push(destination);
+        } else if let Some(argument) = argument {
+            locals.push(argument);
         } else {
             locals.push(body.local_decls.push(decl.clone()));
         }
     }
+    let fresh = |local: Local| local != RETURN_PLACE && !moved_in.contains(&Some(locals[local]));
     let scope_base = body.source_scopes.len();
     let block_base = body.basic_blocks.len();
     let callsite_scope = body.source_scopes[call_scope].clone();
@@ -103,7 +123,7 @@ pub fn splice_body<'tcx>(tcx: TyCtxt<'tcx>, body: &mut Body<'tcx>, site: SpliceS
     }
     // The fresh locals' declarations name child scopes.
     for (local, &new) in locals.iter_enumerated() {
-        if local != RETURN_PLACE {
+        if fresh(local) {
             let decl = &mut body.local_decls[new];
             decl.source_info.scope = SourceScope::from_usize(scope_base + decl.source_info.scope.as_usize());
         }
@@ -129,9 +149,12 @@ pub fn splice_body<'tcx>(tcx: TyCtxt<'tcx>, body: &mut Body<'tcx>, site: SpliceS
         body.basic_blocks.as_mut().push(data);
     }
 
-    // The site becomes: the arguments into the child's argument locals, then its entry.
+    // The site becomes: the other arguments into the child's argument locals, then its entry.
     let site_data = &mut body.basic_blocks.as_mut()[call];
     for (index, operand) in args.into_iter().enumerate() {
+        if moved_in[index].is_some() {
+            continue;
+        }
         let place = locals[Local::from_usize(index + 1)].into();
         site_data.statements.push(Statement::new(
             source_info,

@@ -73,9 +73,10 @@
 //!   reads it and wherever the parent wrote `k`, and exactly `V(0)` wherever the child's
 //!   upvars are read;
 //! - every `(self as v).i: T` in either body names a field of the new layout of type `T`;
-//! - under `corolift=default`, rustc's layout computation, run on both layouts, gives
-//!   the future no more bytes than before (so a generic parent, whose size is not known
-//!   before monomorphization, is left alone).
+//! - rustc's layout computation, run on both layouts, gives the future no more bytes than
+//!   before, under every knob (so a generic parent, whose size is not known before
+//!   monomorphization, is left alone): a flattening that would grow the future trades
+//!   memory for speed, and corolift's futures never grow.
 
 use rustc_abi::{FieldIdx, VariantIdx};
 use rustc_hir::{CoroutineDesugaring, CoroutineKind, CoroutineSource};
@@ -264,14 +265,12 @@ fn flatten<'tcx>(
     check(&new_layout, body, coroutine_ref).map_err(|why| format!("resume body: {why}"))?;
     let drop_body = body.coroutine.as_ref().unwrap().coroutine_drop.as_ref().unwrap();
     check(&new_layout, drop_body, drop_ref).map_err(|why| format!("drop body: {why}"))?;
-    // Under the default the future may not grow: both layouts are computed as rustc will.
+    // The future may not grow, under any knob: both layouts are computed as rustc will.
     let sizes = computed_size(tcx, typing_env, cx.def_id, &parent_layout).zip(computed_size(tcx, typing_env, cx.def_id, &new_layout));
-    if !cx.asked_for {
-        match sizes {
-            Some((before, after)) if after <= before => {}
-            Some((before, after)) => return Err(format!("the future would grow from {before} to {after} bytes")),
-            None => return Err("the future's size cannot be computed here (generic)".into()),
-        }
+    match sizes {
+        Some((before, after)) if after <= before => {}
+        Some((before, after)) => return Err(format!("the future would grow from {before} to {after} bytes")),
+        None => return Err("the future's size cannot be computed here (generic)".into()),
     }
 
     // 4. The tag is known where it has to be.

@@ -176,7 +176,7 @@ pub static PASSES: &[PassInfo] = &[
         summary: "a spliced child's states become variants of the parent: its tag is the parent's, \
                   its drops are its drop code, and the parent's dispatch jumps straight to the \
                   child's code for each of its states",
-        // With inline_child, at opt-level 1 and up; under the default it declines where the
+        // With inline_child, at opt-level 1 and up; under every knob it declines where the
         // future would grow (the child's upvars move into the parent's prefix).
         default_at_opt0: false,
         default_when_optimizing: true,
