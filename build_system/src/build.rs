@@ -1,5 +1,6 @@
-//! `./y.sh build`: the patched backend as `dist/librustc_codegen_corolift.so`, and the
-//! `dist/rustc-corolift` / `dist/cargo-corolift` wrappers.
+//! `./y.sh build`: the patched backend as `dist/librustc_codegen_corolift.so`, the
+//! `dist/rustc-corolift` / `dist/cargo-corolift` wrappers, and the LLVM driver with its
+//! `dist/rustc-corolift-llvm` / `dist/cargo-corolift-llvm` wrappers.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -78,6 +79,49 @@ pub fn build(dirs: &Dirs, toolchain: &Toolchain) -> Result<()> {
     eprintln!("[build] {}", backend.display());
     eprintln!("[build] {}", rustc.display());
     eprintln!("[build] {}", dirs.dist.join("cargo-corolift").display());
+    build_llvm_driver(dirs, toolchain)
+}
+
+/// The LLVM driver (`crates/driver`): `dist/rustc-corolift-llvm` and
+/// `dist/cargo-corolift-llvm`.
+fn build_llvm_driver(dirs: &Dirs, toolchain: &Toolchain) -> Result<()> {
+    eprintln!("[build] corolift's LLVM driver (rustc_driver with corolift's optimized_mir)");
+    let target = dirs.build.join("driver-target");
+    let mut cmd = Command::new(&toolchain.cargo);
+    cmd.current_dir(dirs.root.join("crates/driver"))
+        .args(["build", "--release"])
+        .env("RUSTFLAGS", toolchain.rustc_private_rustflags())
+        .env("RUSTC", &toolchain.rustc)
+        .env("CARGO_TARGET_DIR", &target);
+    run(&mut cmd)?;
+    let binary = dirs.dist.join("corolift-llvm-driver");
+    copy(&target.join("release/rustc-corolift-llvm"), &binary)?;
+    let rustc = dirs.dist.join("rustc-corolift-llvm");
+    write_script(
+        &rustc,
+        &format!(
+            "#!/bin/sh\n# rustc of {name}, with corolift's lowering and LLVM as the backend (crates/driver).\n\
+             # The driver links the toolchain's librustc_driver, and finds the sysroot from it.\n\
+             LD_LIBRARY_PATH=\"{lib}${{LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}}\" exec \"{binary}\" \"$@\"\n",
+            name = toolchain.name,
+            lib = toolchain.sysroot.join("lib").display(),
+            binary = binary.display(),
+        ),
+    )?;
+    write_script(
+        &dirs.dist.join("cargo-corolift-llvm"),
+        &format!(
+            "#!/bin/sh\n# cargo of {name}; every crate, build script and proc-macro is compiled by\n\
+             # dist/rustc-corolift-llvm. Knobs go through RUSTFLAGS, as for cargo-corolift, e.g.\n\
+             #   RUSTFLAGS=\"-Cllvm-args=corolift=all\" cargo-corolift-llvm build\n\
+             RUSTC=\"{wrapper}\" exec \"{cargo}\" \"$@\"\n",
+            name = toolchain.name,
+            wrapper = rustc.display(),
+            cargo = toolchain.cargo.display(),
+        ),
+    )?;
+    eprintln!("[build] {}", rustc.display());
+    eprintln!("[build] {}", dirs.dist.join("cargo-corolift-llvm").display());
     Ok(())
 }
 

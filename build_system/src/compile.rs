@@ -14,6 +14,9 @@ pub enum Backend {
     Corolift(Vec<String>),
     /// cg_clif built from the same source without corolift's hooks.
     Stock,
+    /// rustc's LLVM backend with corolift's lowering (`dist/rustc-corolift-llvm`), with
+    /// these `-Cllvm-args` words (none: the default lowering).
+    CoroliftLlvm(Vec<String>),
 }
 
 /// A backend at an opt-level, with a short name for tables and file names.
@@ -33,20 +36,38 @@ impl BuildConfig {
         BuildConfig::new(name, Backend::Corolift(knobs.iter().map(|s| s.to_string()).collect()), opt_level)
     }
 
+    /// LLVM with corolift's lowering (the LLVM driver).
+    pub fn corolift_llvm(name: &'static str, knobs: &[&str], opt_level: &'static str) -> Self {
+        BuildConfig::new(name, Backend::CoroliftLlvm(knobs.iter().map(|s| s.to_string()).collect()), opt_level)
+    }
+
+    /// Does this build write `corolift-report` lines?
+    pub fn reports(&self) -> bool {
+        matches!(self.backend, Backend::Corolift(_) | Backend::CoroliftLlvm(_))
+    }
+
     /// Does this build lower coroutines (so `size_of` lines may legitimately differ)?
     pub fn lowers(&self) -> bool {
         match &self.backend {
-            Backend::Corolift(knobs) => !knobs.iter().any(|k| k == "corolift=off"),
+            Backend::Corolift(knobs) | Backend::CoroliftLlvm(knobs) => !knobs.iter().any(|k| k == "corolift=off"),
             Backend::Llvm | Backend::Stock => false,
         }
     }
 
     /// A `rustc` command for this configuration. Callers add the source, `-o` and extras.
     pub fn rustc(&self, dirs: &Dirs, toolchain: &Toolchain) -> Command {
-        let mut cmd = Command::new(&toolchain.rustc);
+        let mut cmd = match &self.backend {
+            Backend::CoroliftLlvm(_) => Command::new(dirs.dist.join("rustc-corolift-llvm")),
+            _ => Command::new(&toolchain.rustc),
+        };
         cmd.arg(format!("-Copt-level={}", self.opt_level));
         match &self.backend {
             Backend::Llvm => {}
+            Backend::CoroliftLlvm(knobs) => {
+                for knob in knobs {
+                    cmd.arg(format!("-Cllvm-args={knob}"));
+                }
+            }
             Backend::Corolift(knobs) => {
                 cmd.arg(format!("-Zcodegen-backend={}", dirs.backend_so().display()));
                 for knob in knobs {

@@ -202,6 +202,29 @@ pub fn render(report: &Value) -> String {
         page.push_str(&bar_chart("tokio_echo: full build", "s", &series("full_build_seconds")));
         page.push_str("</div>");
     }
+    if let Some(rows) = report["firmware"].as_array() {
+        page.push_str("<h2>firmware (thumbv7em-none-eabihf, size only)</h2><p>The rows that name a pass vary the firmware crate alone; its dependencies keep the default lowering.</p><div class=\"charts\">");
+        let main: Vec<&Value> = rows.iter().filter(|r| !r["build"].as_str().unwrap_or_default().contains(' ')).collect();
+        let series = |field: &str| -> Vec<(String, Option<f64>)> {
+            main.iter().map(|r| (r["build"].as_str().unwrap_or_default().to_string(), num(&r[field]))).collect()
+        };
+        page.push_str(&bar_chart("firmware: .text", "B", &series("text")));
+        page.push_str(&bar_chart("firmware: task futures' statics", "B", &series("task_statics_total")));
+        page.push_str("</div><table><tr><th>build</th><th>.text</th><th>.rodata</th><th>.data</th><th>.bss</th><th>task statics</th></tr>");
+        for r in rows {
+            let label = escape(r["build"].as_str().unwrap_or_default());
+            if let Some(why) = r["skipped"].as_str().or(r["error"].as_str()) {
+                page.push_str(&format!("<tr><td>{label}</td><td colspan=\"5\" class=\"failed\">{}</td></tr>", escape(why.lines().next().unwrap_or_default())));
+                continue;
+            }
+            let f = |v: &Value| v.as_u64().map_or("-".to_string(), |n| n.to_string());
+            page.push_str(&format!(
+                "<tr><td>{label}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                f(&r["text"]), f(&r["rodata"]), f(&r["data"]), f(&r["bss"]), f(&r["task_statics_total"])
+            ));
+        }
+        page.push_str("</table>");
+    }
     page.push_str("</body></html>\n");
     page
 }

@@ -20,6 +20,7 @@
 //! `build/compare/report.html` (SVG bar charts, no network needed). A build that fails is
 //! reported in its row and the others go on.
 
+mod firmware;
 mod html;
 
 use std::collections::BTreeMap;
@@ -62,9 +63,19 @@ fn configurations() -> Vec<BuildConfig> {
         BuildConfig::corolift("stock-O3", &["corolift=off"], "3"),
         BuildConfig::corolift("corolift-O0", &[], "0"),
         BuildConfig::corolift("corolift-O3", &[], "3"),
-        // Every pass, inline_child (not yet a default) included.
+        // Every pass, inline_child on every child.
         BuildConfig::corolift("corolift-all-O3", &["corolift=all"], "3"),
+        // corolift's lowering with LLVM's code generation (dist/rustc-corolift-llvm).
+        BuildConfig::corolift_llvm("llvm+corolift-O0", &[], "0"),
+        BuildConfig::corolift_llvm("llvm+corolift-O3", &[], "3"),
+        BuildConfig::corolift_llvm("llvm+corolift-Oz", &[], "z"),
     ]
+}
+
+/// Is `name` a build by plain rustc with LLVM (no report: its coroutines are rustc's, the
+/// same as stock cg_clif's)?
+fn plain_llvm(name: &str) -> bool {
+    name.starts_with("llvm-")
 }
 
 /// A runtime benchmark: an async program and its hand-written twin.
@@ -78,7 +89,19 @@ fn benchmarks(quick: bool) -> Vec<Benchmark> {
     // `sizes` copies megabytes per run under rustc's layout (it is what it measures): a few
     // runs give its instruction counts.
     let sizes_runs = if quick { 5 } else { 20 };
-    let all = [("seed", n), ("chain16", n), ("chain48", n), ("protocol", n), ("select_join", n), ("sizes", sizes_runs)];
+    // chain16 and chain48 mark every level `#[inline(never)]`, which LLVM honours and
+    // corolift's splicing does not: the `_plain` chains, without inline attributes, are the
+    // fair comparison, and the marked ones a separately labelled variant.
+    let all = [
+        ("seed", n),
+        ("chain16_plain", n),
+        ("chain48_plain", n),
+        ("chain16", n),
+        ("chain48", n),
+        ("protocol", n),
+        ("select_join", n),
+        ("sizes", sizes_runs),
+    ];
     all.into_iter()
         .filter(|(name, _)| !quick || matches!(*name, "seed" | "chain16"))
         .map(|(name, iterations)| Benchmark { name, iterations })
@@ -150,7 +173,25 @@ pub fn compare(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<
         Some(measure_tokio(dirs, toolchain, &bench_dir.join("tokio_echo"), &out, &configs, &started))
     };
 
-    let report = build_report(&results, tokio.as_ref(), options);
+    let firmware = if options.quick { None } else { Some(firmware::measure(dirs, toolchain, &out, &started)) };
+
+    let mut report = build_report(&results, tokio.as_ref(), options);
+    if let Some(rows) = &firmware {
+        report["firmware"] = Value::Array(
+            rows.iter()
+                .map(|(label, v)| {
+                    let mut v = v.clone();
+                    v["build"] = json!(label);
+                    v
+                })
+                .collect(),
+        );
+        for (label, v) in rows {
+            if let Some(err) = v["error"].as_str() {
+                report["failures"].as_array_mut().unwrap().push(json!(format!("firmware {label}: {}", err.lines().next().unwrap_or_default())));
+            }
+        }
+    }
     print_tables(&report);
     let json_path = out.join("report.json");
     std::fs::write(&json_path, serde_json::to_string_pretty(&report).unwrap())
@@ -183,7 +224,7 @@ fn measure_program(
     let exe = out.join(format!("{}-{}", bench.name, config.name));
     let manual_exe = out.join(format!("{}_manual-{}", bench.name, config.name));
     let report = exe.with_extension("jsonl");
-    let lowers_with_report = config.backend != Backend::Llvm;
+    let lowers_with_report = config.reports();
     let mut figures = BuildFigures::default();
 
     for run in 0..compile_runs {
@@ -205,6 +246,11 @@ fn measure_program(
     figures.text_bytes = Some(text_bytes(&exe)?);
     let symbols: BTreeMap<String, u64> = symbol_sizes(&exe)?.into_iter().collect();
     figures.symbols = symbols;
+    if matches!(config.backend, Backend::Llvm | Backend::CoroliftLlvm(_)) {
+        // LLVM reports no frames: they are read off the prologues of the resume functions it
+        // kept.
+        figures.llvm_frames = prologue_frames(&exe)?;
+    }
     if lowers_with_report {
         let text = std::fs::read_to_string(&report).map_err(|e| format!("no report at {}: {e}", report.display()))?;
         let mut seen = std::collections::BTreeSet::new();
@@ -214,18 +260,24 @@ fn measure_program(
             if !seen.insert(v["symbol"].as_str().unwrap_or_default().to_string()) {
                 continue;
             }
+            // The LLVM driver's lines carry no code figures: the symbol's size in the
+            // executable (none when LLVM inlined it) and its prologue's frame.
+            let symbol = v["symbol"].as_str().unwrap_or_default().to_string();
+            let resume_bytes = match &v["resume_bytes"] {
+                Value::Null => figures.symbols.get(&symbol).map_or(Value::Null, |&b| json!(b)),
+                bytes => bytes.clone(),
+            };
+            let frame_bytes = match &v["frame_bytes"] {
+                Value::Null => figures.llvm_frames.get(&symbol).map_or(Value::Null, |&b| json!(b)),
+                bytes => bytes.clone(),
+            };
             figures.coroutines.push(json!({
                 "symbol": v["symbol"], "function": v["function"], "kind": v["kind"],
                 "states": v["states_after"], "suspend_states": v["suspend_states_after"],
-                "size_of": v["size_after"], "resume_bytes": v["resume_bytes"],
-                "frame_bytes": v["frame_bytes"], "absorbed": v["absorbed"],
+                "size_of": v["size_after"], "resume_bytes": resume_bytes,
+                "frame_bytes": frame_bytes, "absorbed": v["absorbed"],
             }));
         }
-    } else {
-        // Filled in later from stock cg_clif's report: the symbols are the same. LLVM has no
-        // report; its frames are read off the prologues of the resume functions it kept.
-        figures.coroutines = Vec::new();
-        figures.llvm_frames = prologue_frames(&exe)?;
     }
 
     let args = vec![bench.iterations.to_string()];
@@ -391,6 +443,7 @@ fn measure_tokio(
             let cargo_for = |extra_flags: &[String]| {
                 let mut cmd = match config.backend {
                     Backend::Llvm => toolchain.llvm_cargo(),
+                    Backend::CoroliftLlvm(_) => Command::new(dirs.dist.join("cargo-corolift-llvm")),
                     _ => Command::new(dirs.dist.join("cargo-corolift")),
                 };
                 cmd.current_dir(project)
@@ -401,7 +454,7 @@ fn measure_tokio(
                     .env("CARGO_PROFILE_RELEASE_INCREMENTAL", "false")
                     .env_remove("RUSTFLAGS");
                 let mut flags: Vec<String> = Vec::new();
-                if let Backend::Corolift(knobs) = &config.backend {
+                if let Backend::Corolift(knobs) | Backend::CoroliftLlvm(knobs) = &config.backend {
                     flags.extend(knobs.iter().map(|k| format!("-Cllvm-args={k}")));
                 }
                 flags.extend(extra_flags.iter().cloned());
@@ -467,7 +520,12 @@ fn measure_tokio(
                 "app_rebuild_seconds_median": median(&app_seconds),
                 "app_rebuild_seconds": app_seconds,
                 "coroutines": per_crate.values().map(|v| v.0).sum::<u64>(),
-                "resume_bytes": per_crate.values().map(|v| v.1).sum::<u64>(),
+                // The LLVM driver's report has no code figures (LLVM inlines most of them).
+                "resume_bytes": if config.reports() && !matches!(config.backend, Backend::CoroliftLlvm(_)) {
+                    json!(per_crate.values().map(|v| v.1).sum::<u64>())
+                } else {
+                    Value::Null
+                },
                 "frame_bytes_total": memory.frame_total,
                 "frame_bytes_max": memory.frame_max,
                 "size_of_total": memory.size_total,
@@ -509,7 +567,7 @@ fn build_report(results: &[(String, Vec<(String, BuildFigures)>)], tokio: Option
             if let Some(err) = &figures.error {
                 failures.push(format!("{bench} {name}: {}", err.lines().next().unwrap_or_default()));
             }
-            let coroutines: Vec<Value> = if name.starts_with("llvm") {
+            let coroutines: Vec<Value> = if plain_llvm(name) {
                 stock_for(name)
                     .map(|stock| {
                         stock
@@ -531,6 +589,7 @@ fn build_report(results: &[(String, Vec<(String, BuildFigures)>)], tokio: Option
                 figures.coroutines.clone()
             };
             let resume_bytes = if name.starts_with("llvm") {
+                // LLVM keeps few resume functions (it inlines them): the ones it kept.
                 let kept: Vec<u64> = coroutines.iter().filter_map(|c| c["resume_bytes"].as_u64()).collect();
                 (!kept.is_empty()).then(|| kept.iter().sum::<u64>())
             } else {
@@ -574,7 +633,7 @@ fn build_report(results: &[(String, Vec<(String, BuildFigures)>)], tokio: Option
                 .map(|(name, v)| {
                     let mut v = v.clone();
                     v["config"] = json!(name);
-                    if name.starts_with("llvm") && v["error"].is_null() {
+                    if plain_llvm(name) && v["error"].is_null() {
                         let same = if name == "llvm-O0" { "stock-O0" } else { "stock-O3" };
                         v["coroutines"] = stock(same).unwrap_or(Value::Null);
                         v["resume_bytes"] = Value::Null;
@@ -692,6 +751,25 @@ fn print_tables(report: &Value) {
                     format!("{} → {}", cell(&sc["frame_bytes"]), cell(&cc["frame_bytes"])),
                 );
             }
+        }
+    }
+    if let Some(rows) = report["firmware"].as_array() {
+        println!("\n== firmware ({}, size only; the pass rows vary the firmware crate alone) ==", firmware::TARGET);
+        println!("{:<44} {:>8} {:>8} {:>6} {:>6} {:>14}", "build", ".text", ".rodata", ".data", ".bss", "task statics");
+        for r in rows {
+            if let Some(why) = r["skipped"].as_str().or(r["error"].as_str()) {
+                println!("{:<44} {}", r["build"].as_str().unwrap_or_default(), why.lines().next().unwrap_or_default());
+                continue;
+            }
+            println!(
+                "{:<44} {:>8} {:>8} {:>6} {:>6} {:>14}",
+                r["build"].as_str().unwrap_or_default(),
+                cell(&r["text"]),
+                cell(&r["rodata"]),
+                cell(&r["data"]),
+                cell(&r["bss"]),
+                cell(&r["task_statics_total"]),
+            );
         }
     }
     if let Some(rows) = report["tokio_echo"].as_array() {

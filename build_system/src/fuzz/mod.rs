@@ -3,8 +3,9 @@
 //!
 //! For every seed in `S..S+N` (default 1..101), `generate` writes a small random async
 //! program (see its module docs for what the programs contain) to `build/fuzz/<seed>.rs`,
-//! compiles it with LLVM at -Copt-level=0 (the reference) and with corolift at
-//! -Copt-level=0 and 3 (default passes) and at -Copt-level=3 with `corolift=all`, all with
+//! compiles it with LLVM at -Copt-level=0 (the reference), with corolift at -Copt-level=0
+//! and 3 with the default passes and with `corolift=all`, and with LLVM and corolift's
+//! lowering (`dist/rustc-corolift-llvm`) at -Copt-level=0 and 3, all with
 //! `-Cdebug-assertions=off` (the setting under which corolift's passes change the most),
 //! runs every binary (killed after 10 s) and compares stdout and exit status with the
 //! reference. Two workers, as the machines have two cores.
@@ -102,6 +103,9 @@ fn compared() -> Vec<BuildConfig> {
         BuildConfig::corolift("corolift-all-O0", &["corolift=all"], "0"),
         BuildConfig::corolift("corolift-O3", &[], "3"),
         BuildConfig::corolift("corolift-all-O3", &["corolift=all"], "3"),
+        // The same passes on the LLVM path (dist/rustc-corolift-llvm).
+        BuildConfig::corolift_llvm("llvm-corolift-O0", &[], "0"),
+        BuildConfig::corolift_llvm("llvm-corolift-O3", &[], "3"),
     ]
 }
 

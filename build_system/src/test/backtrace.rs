@@ -1,5 +1,6 @@
 //! Backtraces through spliced code: `tests/backtrace/*.rs`, built with `-g` at -O3 under
-//! LLVM, stock cg_clif's lowering (`corolift=off`) and corolift's default, and with
+//! LLVM, stock cg_clif's lowering (`corolift=off`), corolift's default and the LLVM driver
+//! (corolift's lowering, LLVM's code and debug info), and with
 //! `-Cdebuginfo=line-tables-only` under corolift, and run with `RUST_BACKTRACE=1`.
 //!
 //! Each program panics inside a child future that corolift splices into its caller. Its
@@ -7,7 +8,8 @@
 //! (k = 1) first, one after the other: the function's name at that file and line. Every
 //! build must show them, LLVM's through its inlined frames, stock cg_clif's as separate
 //! functions, corolift's through the `DW_TAG_inlined_subroutine` entries that
-//! `crates/codegen/src/inlined_frames.rs` writes for spliced code. A `//@ spliced-by:
+//! `crates/codegen/src/inlined_frames.rs` writes for spliced code, and the LLVM driver's
+//! through the inlined frames LLVM writes from the spliced code's MIR scopes. A `//@ spliced-by:
 //! <pass> ...` line names the passes that must have applied to one resume function under
 //! corolift (read from its report), so the program keeps covering spliced code.
 
@@ -72,7 +74,7 @@ fn check_program(
     let report = dir.join(format!("{stem}-{}-{debuginfo}.jsonl", config.name));
     let _ = std::fs::remove_file(&report);
     let mut extra = vec![format!("-Cdebuginfo={debuginfo}"), "-Cdebug-assertions=off".to_string()];
-    let corolift = matches!(&config.backend, Backend::Corolift(knobs) if knobs.is_empty());
+    let corolift = matches!(&config.backend, Backend::Corolift(knobs) | Backend::CoroliftLlvm(knobs) if knobs.is_empty());
     if corolift {
         extra.push(format!("-Cllvm-args=corolift-report={}", report.display()));
     }
@@ -134,6 +136,10 @@ pub fn run(env: &Env) -> Result<()> {
         (BuildConfig::corolift("corolift-O3", &[], "3"), "full"),
         // cg_clif writes no DW_TAG_subprogram here; corolift adds one for resume functions.
         (BuildConfig::corolift("corolift-O3", &[], "3"), "line-tables-only"),
+        // The LLVM driver: LLVM writes the inlined frames itself, from the spliced code's
+        // MIR scopes. (Not with line-tables-only: LLVM then writes no linkage names, and a
+        // backtrace names every frame by its short name, `{async_fn#0}`, plain rustc's too.)
+        (BuildConfig::corolift_llvm("llvm-corolift-O3", &[], "3"), "full"),
     ];
     let mut programs = files_below(&dir)?;
     programs.sort();

@@ -1,8 +1,9 @@
-//! `dist/cargo-corolift` on a cargo workspace (tests/cargo): a proc-macro and a build
-//! script compiled by corolift too, and generic async fns of one crate codegened in
-//! another from their metadata MIR, and awaits of another crate's await-free async fns
-//! (ready_child reads their lowered MIR from metadata). The binary's output must equal the LLVM build's,
-//! and the report must cover the coroutines of both crates.
+//! `dist/cargo-corolift` (the Cranelift backend) and `dist/cargo-corolift-llvm` (the LLVM
+//! driver) on a cargo workspace (tests/cargo): a proc-macro and a build script compiled by
+//! corolift too, and generic async fns of one crate codegened in another from their
+//! metadata MIR, and awaits of another crate's await-free async fns (ready_child reads
+//! their lowered MIR from metadata). The binary's output must equal the LLVM build's, and
+//! the report of each must cover the coroutines of both crates.
 
 use std::path::Path;
 use std::process::Command;
@@ -43,25 +44,34 @@ pub fn run(env: &Env) -> Result<()> {
             return Ok(());
         }
     };
-    let wrapper = env.dirs.dist.join("cargo-corolift");
+    let cranelift = env.dirs.dist.join("cargo-corolift");
+    let llvm = env.dirs.dist.join("cargo-corolift-llvm");
     let report = out_dir.join("report.jsonl");
     let all_report = out_dir.join("report-all.jsonl");
-    let _ = std::fs::remove_file(&all_report);
-    let runs: &[(&str, &[&str], Option<String>)] = &[
-        ("corolift dev", &[], None),
-        ("corolift release", &["--release"], Some(format!("-Cllvm-args=corolift-report={}", report.display()))),
-        ("corolift=off release", &["--release"], Some("-Cllvm-args=corolift=off".into())),
+    let llvm_report = out_dir.join("report-llvm.jsonl");
+    for file in [&report, &all_report, &llvm_report] {
+        let _ = std::fs::remove_file(file);
+    }
+    let runs: &[(&str, &Path, &[&str], Option<String>)] = &[
+        ("corolift dev", &cranelift, &[], None),
+        ("corolift release", &cranelift, &["--release"], Some(format!("-Cllvm-args=corolift-report={}", report.display()))),
+        ("corolift=off release", &cranelift, &["--release"], Some("-Cllvm-args=corolift=off".into())),
         // Every pass: inline_child splices the other crate's children from their metadata
         // MIR, and flatten_child makes them part of the parent (their layout and drop code
         // from metadata too).
         (
             "corolift=all release",
+            &cranelift,
             &["--release"],
             Some(format!("-Cllvm-args=corolift=all -Cllvm-args=corolift-report={}", all_report.display())),
         ),
+        // The same lowering on the LLVM path: cargo-corolift-llvm.
+        ("llvm+corolift dev", &llvm, &[], None),
+        ("llvm+corolift release", &llvm, &["--release"], Some(format!("-Cllvm-args=corolift-report={}", llvm_report.display()))),
+        ("llvm+corolift=all release", &llvm, &["--release"], Some("-Cllvm-args=corolift=all".into())),
     ];
-    for (name, args, rustflags) in runs {
-        let mut cmd = Command::new(&wrapper);
+    for (name, wrapper, args, rustflags) in runs {
+        let mut cmd = Command::new(wrapper);
         let target = out_dir.join(name.replace([' ', '='], "-"));
         let result = (|| {
             let stdout = cargo_run(&mut cmd, &project, &target, args, rustflags.as_deref())?;
@@ -72,35 +82,9 @@ pub fn run(env: &Env) -> Result<()> {
         })();
         env.tally.record("cargo", name, result);
     }
-    let result = (|| {
-        let text = std::fs::read_to_string(&report).map_err(|e| format!("no report at {}: {e}", report.display()))?;
-        let has = |krate: &str, mir_crate: &str, function: &str| {
-            text.lines().any(|l| {
-                l.contains(&format!("\"crate\":\"{krate}\""))
-                    && l.contains(&format!("\"mir_crate\":\"{mir_crate}\""))
-                    && l.contains(&format!("\"function\":\"{function}\""))
-            })
-        };
-        for (krate, mir_crate, function) in [
-            // codegened where it is defined
-            ("corolift_test_child", "corolift_test_child", "checksum::{closure#0}"),
-            ("corolift_test_app", "corolift_test_app", "total::{closure#0}"),
-            // generic: codegened downstream from the MIR corolift lowered upstream
-            ("corolift_test_app", "corolift_test_child", "corolift_test_child::describe::{closure#0}"),
-        ] {
-            if !has(krate, mir_crate, function) {
-                return Err(format!("no report line for {function} ({mir_crate}'s MIR) codegened in {krate}:\n{text}"));
-            }
-        }
-        // The upstream crate's lowered MIR (from metadata) proves its children Ready.
-        let ready = text.lines().find(|l| l.contains("\"function\":\"ready_children::{closure#0}\""));
-        let ready = ready.ok_or("no report line for ready_children::{closure#0}")?;
-        if !ready.contains("\"pass\":\"ready_child\",\"applied\":true,\"why\":\"every return of corolift_test_child::scaled::{closure#0}, corolift_test_child::tagged::{closure#0} builds") {
-            return Err(format!("ready_child did not use the upstream crate's MIR:\n{ready}"));
-        }
-        Ok(())
-    })();
-    env.tally.record("cargo", "report covers both crates", result);
+    for (label, file) in [("report covers both crates", &report), ("LLVM driver's report covers both crates", &llvm_report)] {
+        env.tally.record("cargo", label, check_report(file));
+    }
     let result = (|| {
         let text = std::fs::read_to_string(&all_report).map_err(|e| format!("no report at {}: {e}", all_report.display()))?;
         let line = text
@@ -113,5 +97,36 @@ pub fn run(env: &Env) -> Result<()> {
         Ok(())
     })();
     env.tally.record("cargo", "corolift=all flattens another crate's child", result);
+    Ok(())
+}
+
+/// The report of a release build covers the coroutines of both crates, and the upstream
+/// crate's lowered MIR (read from its metadata) proves its await-free children Ready.
+fn check_report(report: &Path) -> std::result::Result<(), String> {
+    let text = std::fs::read_to_string(report).map_err(|e| format!("no report at {}: {e}", report.display()))?;
+    let has = |krate: &str, mir_crate: &str, function: &str| {
+        text.lines().any(|l| {
+            l.contains(&format!("\"crate\":\"{krate}\""))
+                && l.contains(&format!("\"mir_crate\":\"{mir_crate}\""))
+                && l.contains(&format!("\"function\":\"{function}\""))
+        })
+    };
+    for (krate, mir_crate, function) in [
+        // codegened where it is defined
+        ("corolift_test_child", "corolift_test_child", "checksum::{closure#0}"),
+        ("corolift_test_app", "corolift_test_app", "total::{closure#0}"),
+        // generic: codegened downstream from the MIR corolift lowered upstream
+        ("corolift_test_app", "corolift_test_child", "corolift_test_child::describe::{closure#0}"),
+    ] {
+        if !has(krate, mir_crate, function) {
+            return Err(format!("no report line for {function} ({mir_crate}'s MIR) codegened in {krate}:\n{text}"));
+        }
+    }
+    // The upstream crate's lowered MIR (from metadata) proves its children Ready.
+    let ready = text.lines().find(|l| l.contains("\"function\":\"ready_children::{closure#0}\""));
+    let ready = ready.ok_or("no report line for ready_children::{closure#0}")?;
+    if !ready.contains("\"pass\":\"ready_child\",\"applied\":true,\"why\":\"every return of corolift_test_child::scaled::{closure#0}, corolift_test_child::tagged::{closure#0} builds") {
+        return Err(format!("ready_child did not use the upstream crate's MIR:\n{ready}"));
+    }
     Ok(())
 }

@@ -1,5 +1,7 @@
-//! The differential corpus: every program of tests/corpus under eight configurations, each
-//! compared with rustc's LLVM debug build (stdout and exit status).
+//! The differential corpus: every program of tests/corpus under eleven configurations, each
+//! compared with rustc's LLVM debug build (stdout and exit status): LLVM -O3, corolift's
+//! Cranelift backend at -O0 and -O3 (`corolift=off`, the default, `corolift=all`), and the
+//! LLVM driver (corolift's lowering, LLVM's code) at -O0, -O3 and -Oz.
 //!
 //! Lines that start with `size_of` print future sizes, which corolift may legitimately
 //! change: they are compared only for the builds that do not lower coroutines (LLVM and
@@ -26,6 +28,10 @@ pub fn compared_configs() -> Vec<BuildConfig> {
         // Every pass, the ones not yet on by default (inline_child) included.
         BuildConfig::corolift("corolift-all-O0", &["corolift=all"], "0"),
         BuildConfig::corolift("corolift-all-O3", &["corolift=all"], "3"),
+        // The lowering on the LLVM path (dist/rustc-corolift-llvm), as firmware builds use it.
+        BuildConfig::corolift_llvm("llvm-corolift-O0", &[], "0"),
+        BuildConfig::corolift_llvm("llvm-corolift-O3", &[], "3"),
+        BuildConfig::corolift_llvm("llvm-corolift-Oz", &[], "z"),
     ]
 }
 

@@ -12,6 +12,7 @@ mod memcheck;
 mod report;
 mod snapshots;
 mod stock_parity;
+mod llvm_parity;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -26,7 +27,7 @@ pub struct Options {
 }
 
 pub const SUITES: &[&str] =
-    &["bad_input", "corpus", "report", "snapshots", "backtrace", "stock_parity", "cargo", "cg_clif_examples", "compare_quick", "fuzz_smoke", "memcheck", "extended"];
+    &["bad_input", "corpus", "report", "snapshots", "backtrace", "stock_parity", "llvm_parity", "cargo", "cg_clif_examples", "compare_quick", "fuzz_smoke", "memcheck", "extended"];
 
 impl Options {
     pub fn parse(args: &[String]) -> Result<Options> {
@@ -173,6 +174,7 @@ pub fn test(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()>
             "snapshots" => snapshots::run(&env),
             "backtrace" => backtrace::run(&env),
             "stock_parity" => stock_parity::run(&env),
+            "llvm_parity" => llvm_parity::run(&env),
             "cargo" => cargo_project::run(&env),
             "cg_clif_examples" => cg_clif_examples::run(&env),
             "compare_quick" => compare_quick::run(&env),

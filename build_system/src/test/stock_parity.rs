@@ -10,13 +10,19 @@ use crate::util::Result;
 
 pub fn run(env: &Env) -> Result<()> {
     build_stock(env.dirs, env.toolchain)?;
-    let programs = env.corpus()?;
-    let out_dir = env.scratch("stock_parity");
     let pairs = [
         (BuildConfig::new("stock-O0", Backend::Stock, "0"), BuildConfig::corolift("corolift-off-O0", &["corolift=off"], "0")),
         (BuildConfig::new("stock-O3", Backend::Stock, "3"), BuildConfig::corolift("corolift-off-O3", &["corolift=off"], "3")),
     ];
-    for (stock, off) in &pairs {
+    same_symbols(env, "stock_parity", &pairs)
+}
+
+/// Every corpus program compiled under both configurations of each pair, to an object:
+/// the same symbols with the same sizes.
+pub fn same_symbols(env: &Env, suite: &str, pairs: &[(BuildConfig, BuildConfig)]) -> Result<()> {
+    let programs = env.corpus()?;
+    let out_dir = env.scratch(suite);
+    for (stock, off) in pairs {
         parallel(&programs, |program| {
             let name = program.file_stem().unwrap().to_string_lossy().into_owned();
             let result = (|| {
@@ -31,7 +37,7 @@ pub fn run(env: &Env) -> Result<()> {
                 if symbols[0] == symbols[1] {
                     return Ok(());
                 }
-                let mut msg = String::from("symbol sizes differ (stock vs corolift=off):\n");
+                let mut msg = format!("symbol sizes differ ({} vs {}):\n", stock.name, off.name);
                 for (s, c) in symbols[0].iter().zip(&symbols[1]).filter(|(s, c)| s != c).take(10) {
                     msg.push_str(&format!("  {} {}  vs  {} {}\n", s.0, s.1, c.0, c.1));
                 }
@@ -40,7 +46,7 @@ pub fn run(env: &Env) -> Result<()> {
                 }
                 Err(msg)
             })();
-            env.tally.record("stock_parity", &format!("{name} {}", off.name), result);
+            env.tally.record(suite, &format!("{name} {}", off.name), result);
         });
     }
     Ok(())

@@ -95,7 +95,7 @@ fn inlined_calls<'tcx>(mir: &Body<'tcx>, scope: SourceScope) -> Vec<(Instance<'t
 }
 
 fn enabled(tcx: TyCtxt<'_>, instance: Instance<'_>) -> bool {
-    crate::resume_function_of(tcx, instance).is_some() && crate::knobs(tcx).lowering_enabled()
+    corolift_host::resume_function_of(tcx, instance).is_some() && corolift_host::knobs(tcx).lowering_enabled()
 }
 
 /// Hook in `FunctionCx::set_debug_loc`: the column to intern for an instruction of

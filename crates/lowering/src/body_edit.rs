@@ -312,6 +312,22 @@ pub fn edit_switch(
     *targets = rustc_middle::mir::SwitchTargets::new(arms.into_iter(), targets.otherwise());
 }
 
+/// Reads and writes of every local of `body`; storage markers and debug info do not
+/// count. One walk of the body, for passes that ask about many locals.
+pub fn use_counts(body: &Body<'_>) -> IndexVec<Local, u32> {
+    struct Count(IndexVec<Local, u32>);
+    impl<'tcx> Visitor<'tcx> for Count {
+        fn visit_local(&mut self, local: Local, context: PlaceContext, _: Location) {
+            if !matches!(context, PlaceContext::NonUse(_)) {
+                self.0[local] += 1;
+            }
+        }
+    }
+    let mut count = Count(IndexVec::from_elem(0, &body.local_decls));
+    count.visit_body(body);
+    count.0
+}
+
 /// Reads and writes of `local` in `body`; storage markers and debug info do not count.
 pub fn count_uses(body: &Body<'_>, local: Local) -> usize {
     struct Count(Local, usize);

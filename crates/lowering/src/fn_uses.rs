@@ -5,10 +5,18 @@
 //! polled from several copies it, and the corpus then grows (the README's `inline_child`
 //! figures). Polls of a child type happen in the parent's MIR, but the parents are all
 //! the other bodies of the crate, whose `optimized_mir` may not be asked for here (it is
-//! the query being answered: asking would make a cycle). Type checking has their uses of
-//! the async fn: every mention of the fn, a call `f(x)`, a path `Type::f` or a method
-//! call `x.f()`, is a node typed `FnDef(f)` or a type-dependent resolution to `f`. One
-//! mention in the crate means one construction site for the child's coroutine type, so
+//! the query being answered: asking would make a cycle). Nor may their type checking: a
+//! body whose types need a layout (embassy's `#[task]` sizes each task's static from
+//! `size_of` of its future) would ask for this coroutine's layout, and so for this very
+//! `optimized_mir`. So the mentions are counted in the HIR, from name resolution alone:
+//! - a path that resolves to the fn (a call `f(x)`, `f` as a value, `Type::f` written
+//!   with its full path) is one mention;
+//! - for an associated fn, every method call `x.f()` and every type-relative path
+//!   `<T>::f` whose last segment is named `f` counts as a mention, since which fn it names
+//!   is only known after type checking: an over-count, which can only keep a child from
+//!   being spliced.
+//!
+//! One mention in the crate means one construction site for the child's coroutine type, so
 //! the await being spliced is its only direct poll. (A constructed future can still be
 //! polled elsewhere, say by a generic combinator it is handed to; the child's resume
 //! function is then still emitted. That costs bytes, never correctness: a splice is
@@ -20,10 +28,13 @@
 //! can reach may have callers outside, so it does not qualify either.
 
 use rustc_hir::def::DefKind;
-use rustc_hir::{CoroutineDesugaring, CoroutineKind, CoroutineSource, HirId};
-use rustc_middle::ty::{self, TyCtxt};
+use rustc_hir::intravisit::{self, Visitor};
+use rustc_hir::{CoroutineDesugaring, CoroutineKind, CoroutineSource, Expr, ExprKind, HirId, QPath};
+use rustc_middle::hir::nested_filter;
+use rustc_middle::ty::TyCtxt;
 use rustc_session::config::CrateType;
 use rustc_span::def_id::DefId;
+use rustc_span::{Span, Symbol};
 
 /// `Ok` when `coroutine` is the body of a local async fn that the crate mentions once;
 /// otherwise why not.
@@ -55,29 +66,50 @@ pub fn polled_from_one_place(tcx: TyCtxt<'_>, coroutine: DefId) -> Result<(), St
     Ok(())
 }
 
-/// The expressions and paths of the crate that name `function`.
+/// The expressions and paths of the crate that may name `function` (see the module doc).
 fn mentions_of(tcx: TyCtxt<'_>, function: DefId) -> usize {
-    let mut mentions = 0;
-    for owner in tcx.hir_body_owners() {
-        // A closure's or inline const's types live in its typeck root's results.
-        if tcx.is_typeck_child(owner.to_def_id()) {
-            continue;
-        }
-        let results = tcx.typeck(owner);
-        let names_function = |ty: &ty::Ty<'_>| matches!(ty.kind(), ty::FnDef(def, _) if *def == function);
-        let typed = results.node_types().items().filter(|(_, ty)| names_function(ty)).count();
-        // A path `Type::f` is both a `FnDef` node and a type-dependent resolution: it is
-        // counted once.
-        let resolved = results
-            .type_dependent_defs()
-            .items()
-            .filter(|(local_id, res)| {
-                let id = HirId { owner: results.hir_owner, local_id: *local_id };
-                matches!(res, Ok((_, def)) if *def == function)
-                    && !results.node_types().get(id).is_some_and(names_function)
-            })
-            .count();
-        mentions += typed + resolved;
+    let mut mentions = Mentions {
+        tcx,
+        function,
+        name: tcx.item_name(function),
+        associated: tcx.def_kind(function) == DefKind::AssocFn,
+        count: 0,
+    };
+    tcx.hir_walk_toplevel_module(&mut mentions);
+    mentions.count
+}
+
+struct Mentions<'tcx> {
+    tcx: TyCtxt<'tcx>,
+    function: DefId,
+    name: Symbol,
+    associated: bool,
+    count: usize,
+}
+
+impl<'tcx> Visitor<'tcx> for Mentions<'tcx> {
+    type NestedFilter = nested_filter::All;
+
+    fn maybe_tcx(&mut self) -> Self::MaybeTyCtxt {
+        self.tcx
     }
-    mentions
+
+    fn visit_qpath(&mut self, qpath: &'tcx QPath<'tcx>, id: HirId, _: Span) {
+        match qpath {
+            QPath::Resolved(_, path) if path.res.opt_def_id() == Some(self.function) => self.count += 1,
+            QPath::TypeRelative(_, segment) if self.associated && segment.ident.name == self.name => self.count += 1,
+            _ => {}
+        }
+        intravisit::walk_qpath(self, qpath, id);
+    }
+
+    fn visit_expr(&mut self, expr: &'tcx Expr<'tcx>) {
+        if let ExprKind::MethodCall(segment, ..) = expr.kind
+            && self.associated
+            && segment.ident.name == self.name
+        {
+            self.count += 1;
+        }
+        intravisit::walk_expr(self, expr);
+    }
 }

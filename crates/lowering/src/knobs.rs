@@ -15,6 +15,7 @@
 //! | `corolift=-<pass>,-<pass>` | the default without these passes (an ablation) |
 //! | `corolift-report=<file>` | append one JSON line per codegened resume function |
 //! | `corolift-dump=<dir>` | write each coroutine's MIR before and after lowering, and its recovered machine |
+//! | `corolift-backend=llvm` | set by the LLVM driver (`dist/rustc-corolift-llvm`), not by users: the Cranelift-only passes do not run |
 
 use std::path::PathBuf;
 
@@ -32,16 +33,29 @@ pub enum PassSelection {
     Without(Vec<&'static str>),
 }
 
+/// The backend the lowered MIR goes to. Set by the host: the Cranelift backend's hooks
+/// (the default), or the LLVM driver, which adds the word `corolift-backend=llvm`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Cranelift,
+    Llvm,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Knobs {
     pub passes: PassSelection,
     pub report: Option<PathBuf>,
     pub dump: Option<PathBuf>,
+    pub backend: Backend,
+    /// The build optimizes for speed (opt-level 1 to 3, not `s` or `z`); set by the host
+    /// from the session. Under the LLVM driver the default then leaves out the passes marked
+    /// `not_for_llvm_speed`.
+    pub for_speed: bool,
 }
 
 impl Default for Knobs {
     fn default() -> Self {
-        Knobs { passes: PassSelection::Default, report: None, dump: None }
+        Knobs { passes: PassSelection::Default, report: None, dump: None, backend: Backend::Cranelift, for_speed: false }
     }
 }
 
@@ -114,6 +128,14 @@ impl Knobs {
             }
             "corolift-report" => self.report = Some(PathBuf::from(value)),
             "corolift-dump" => self.dump = Some(PathBuf::from(value)),
+            // Set by the LLVM driver, not by users.
+            "corolift-backend" => {
+                self.backend = match value {
+                    "cranelift" => Backend::Cranelift,
+                    "llvm" => Backend::Llvm,
+                    _ => return Err(format!("unknown corolift backend `{value}` in `{word}` (cranelift, llvm)")),
+                }
+            }
             _ => return Err(format!("unknown corolift knob `{word}`; {}", valid_words())),
         }
         Ok(())
@@ -123,30 +145,53 @@ impl Knobs {
     pub fn lowering_enabled(&self) -> bool {
         self.passes != PassSelection::Off
     }
-}
 
-impl PassSelection {
     /// Does the pass named `name` run, for a build with the given profile?
     pub fn runs(&self, name: &str, optimizing: bool) -> bool {
-        self.enabled(optimizing).iter().any(|pass| pass.name == name)
-    }
-
-    /// The passes to run, in pipeline order, for a build with the given profile.
-    pub fn enabled(&self, optimizing: bool) -> Vec<&'static PassInfo> {
         PASSES
             .iter()
-            .filter(|pass| match self {
-                PassSelection::Off => false,
-                PassSelection::Default => {
-                    if optimizing { pass.default_when_optimizing } else { pass.default_at_opt0 }
-                }
-                PassSelection::All => true,
-                PassSelection::Only(names) => names.contains(&pass.name),
-                PassSelection::Without(names) => {
-                    !names.contains(&pass.name)
-                        && if optimizing { pass.default_when_optimizing } else { pass.default_at_opt0 }
-                }
-            })
-            .collect()
+            .find(|pass| pass.name == name)
+            .is_some_and(|pass| self.asks_for(pass, optimizing) && self.backend_skips(pass).is_none())
+    }
+
+    /// Why this backend does not run `pass` although it was asked for, if it does not: a
+    /// Cranelift-only pass under the LLVM driver, or, when only the default asked for it, a
+    /// pass that LLVM does better without at speed levels.
+    pub fn backend_skips(&self, pass: &PassInfo) -> Option<String> {
+        if self.backend != Backend::Llvm {
+            return None;
+        }
+        if let Some(why) = pass.cranelift_only {
+            return Some(format!("not run for LLVM: {why}"));
+        }
+        let by_default = matches!(self.passes, PassSelection::Default | PassSelection::Without(_));
+        match pass.not_for_llvm_speed {
+            Some(why) if self.for_speed && by_default => Some(format!("not run by default for LLVM at opt-levels 1 to 3: {why}")),
+            _ => None,
+        }
+    }
+
+    /// Does the selection ask for `pass`, for a build with the given profile?
+    fn asks_for(&self, pass: &PassInfo, optimizing: bool) -> bool {
+        let default = if optimizing { pass.default_when_optimizing } else { pass.default_at_opt0 };
+        match &self.passes {
+            PassSelection::Off => false,
+            PassSelection::Default => default,
+            PassSelection::All => true,
+            PassSelection::Only(names) => names.contains(&pass.name),
+            PassSelection::Without(names) => default && !names.contains(&pass.name),
+        }
+    }
+
+    /// The passes to run, in pipeline order, for a build with the given profile, on this
+    /// backend.
+    pub fn enabled(&self, optimizing: bool) -> Vec<&'static PassInfo> {
+        self.selected(optimizing).into_iter().filter(|pass| self.backend_skips(pass).is_none()).collect()
+    }
+
+    /// The passes the selection asks for, for a build with the given profile, on any
+    /// backend, in pipeline order.
+    pub fn selected(&self, optimizing: bool) -> Vec<&'static PassInfo> {
+        PASSES.iter().filter(|pass| self.asks_for(pass, optimizing)).collect()
     }
 }

@@ -16,8 +16,8 @@
 //! longer merges the Pending path's state with the Ready path's), and a poll runs one
 //! switch fewer. The jump is taken only when the path from the aggregate to the switch is
 //! `goto`s through blocks that hold nothing but storage markers, the enum local is not
-//! mentioned after it is built nor borrowed anywhere, and the switch is the only reader of
-//! its discriminant.
+//! mentioned after it is built nor borrowed anywhere (rustc's `borrowed_locals`, which also
+//! counts a drop), and the switch is the only reader of its discriminant.
 
 use rustc_middle::mir::visit::{PlaceContext, Visitor};
 use rustc_middle::mir::{
@@ -26,13 +26,18 @@ use rustc_middle::mir::{
 };
 use rustc_middle::ty::TyCtxt;
 
-use crate::body_edit::count_uses;
+use crate::body_edit::use_counts;
+use rustc_index::IndexVec;
+use rustc_mir_dataflow::impls::borrowed_locals;
 
 /// Blocks followed from the aggregate to the switch.
 const PATH_LIMIT: usize = 8;
 
 /// Returns how many jumps were redirected.
 pub fn thread_known_variants<'tcx>(tcx: TyCtxt<'tcx>, body: &mut Body<'tcx>) -> usize {
+    // rustc's own borrow scan (a drop counts, as it takes `&mut`): once, for every local.
+    let borrowed = borrowed_locals(body);
+    let uses = use_counts(body);
     let mut edits = Vec::new();
     for (bb, data) in body.basic_blocks.iter_enumerated() {
         if data.is_cleanup {
@@ -54,10 +59,10 @@ pub fn thread_known_variants<'tcx>(tcx: TyCtxt<'tcx>, body: &mut Body<'tcx>) -> 
             continue;
         };
         // Nothing else may write it: not a later statement, not a pointer to it.
-        if data.statements[index + 1..].iter().any(|stmt| mentions(stmt, local)) || is_borrowed(body, local) {
+        if data.statements[index + 1..].iter().any(|stmt| mentions(stmt, local)) || borrowed.contains(local) {
             continue;
         }
-        let Some((carried, switch_target)) = follow(body, target, local, discriminant) else { continue };
+        let Some((carried, switch_target)) = follow(body, &uses, target, local, discriminant) else { continue };
         edits.push((bb, carried, switch_target));
     }
     for (bb, carried, target) in &edits {
@@ -71,6 +76,7 @@ pub fn thread_known_variants<'tcx>(tcx: TyCtxt<'tcx>, body: &mut Body<'tcx>) -> 
 /// From `start`, the storage markers on the way and the switch's target for `value`.
 fn follow<'tcx>(
     body: &Body<'tcx>,
+    uses: &IndexVec<Local, u32>,
     start: BasicBlock,
     local: Local,
     value: u128,
@@ -99,7 +105,7 @@ fn follow<'tcx>(
         match (&data.terminator().kind, read) {
             (TerminatorKind::Goto { target }, None) => block = *target,
             (TerminatorKind::SwitchInt { discr: Operand::Move(p) | Operand::Copy(p), targets }, Some(read))
-                if p.as_local() == Some(read) && count_uses(body, read) == 2 =>
+                if p.as_local() == Some(read) && uses[read] == 2 =>
             {
                 return Some((carried, targets.target_for_value(value)));
             }
@@ -121,18 +127,3 @@ fn mentions(stmt: &rustc_middle::mir::Statement<'_>, local: Local) -> bool {
     finds.1
 }
 
-/// Is a reference or raw pointer to `local` (or into it) taken anywhere in `body`?
-fn is_borrowed(body: &Body<'_>, local: Local) -> bool {
-    struct Borrows(Local, bool);
-    impl<'tcx> Visitor<'tcx> for Borrows {
-        fn visit_place(&mut self, place: &rustc_middle::mir::Place<'tcx>, context: PlaceContext, _: Location) {
-            // The whole place's context: a borrow of a field borrows into the local too.
-            if place.local == self.0 && (context.is_borrow() || context.is_address_of()) {
-                self.1 = true;
-            }
-        }
-    }
-    let mut borrows = Borrows(local, false);
-    borrows.visit_body(body);
-    borrows.1
-}

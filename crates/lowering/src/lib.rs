@@ -123,7 +123,11 @@ pub fn lower_coroutine<'tcx>(
     let cx = PassCx { tcx, def_id, kind, asked_for: matches!(knobs.passes, PassSelection::All | PassSelection::Only(_)) };
     let mut lowered = body.clone();
     let mut changed = false;
-    for pass in knobs.passes.enabled(optimizing) {
+    for pass in knobs.selected(optimizing) {
+        if let Some(why) = knobs.backend_skips(pass) {
+            summary.passes.push(PassRecord { pass: pass.name, outcome: PassOutcome::Declined(why) });
+            continue;
+        }
         let Some(run) = pass.mir_transform() else { continue };
         // Reasons name items and types. Trimmed paths may only be computed for a
         // diagnostic, so rustc ICEs at exit if they were ("trimmed_def_paths called,

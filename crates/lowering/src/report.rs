@@ -36,7 +36,8 @@ pub struct ReportLine<'a> {
     pub summary: &'a LoweringSummary,
     pub size_before: Option<u64>,
     pub size_after: u64,
-    pub resume_bytes: usize,
+    /// The resume function's machine-code bytes (`None`: the backend did not say).
+    pub resume_bytes: Option<usize>,
     /// The compiled function's stack frame (`None`: the backend did not say).
     pub frame_bytes: Option<u64>,
     /// The coroutines whose code was spliced into this resume function, at any depth.
@@ -95,7 +96,8 @@ impl ReportLine<'_> {
         json_opt(&mut out, s.suspend_states_after);
         out.push_str(",\"size_before\":");
         json_opt(&mut out, self.size_before);
-        let _ = write!(out, ",\"size_after\":{},\"resume_bytes\":{}", self.size_after, self.resume_bytes);
+        let _ = write!(out, ",\"size_after\":{},\"resume_bytes\":", self.size_after);
+        json_opt(&mut out, self.resume_bytes);
         out.push_str(",\"frame_bytes\":");
         json_opt(&mut out, self.frame_bytes);
         out.push_str(",\"absorbed\":[");

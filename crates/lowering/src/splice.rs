@@ -27,7 +27,25 @@ use rustc_middle::mir::{
     SourceInfo, SourceScope, SourceScopeData, Statement, StatementKind, Terminator,
     TerminatorKind, UnwindAction, UnwindTerminateReason, WithRetag,
 };
-use rustc_middle::ty::{Instance, TyCtxt};
+use rustc_middle::ty::{EarlyBinder, Instance, TyCtxt, TypingEnv};
+
+/// `body` (the MIR of `instance`'s item) for `instance`, in the receiving body's typing
+/// environment: its generic parameters replaced and the result normalized. A body whose
+/// item needs no monomorphization has no parameters to replace, and optimized MIR is
+/// already normalized with its regions erased, so it is only copied: instantiating walks
+/// and rebuilds the whole body, which for the children of a deep chain (each holding every
+/// level below it) made compiling quadratic in its depth.
+pub fn instantiated_body<'tcx>(
+    tcx: TyCtxt<'tcx>,
+    typing_env: TypingEnv<'tcx>,
+    instance: Instance<'tcx>,
+    body: &Body<'tcx>,
+) -> Option<Body<'tcx>> {
+    if !tcx.generics_of(instance.def_id()).requires_monomorphization(tcx) {
+        return Some(body.clone());
+    }
+    instance.try_instantiate_mir_and_normalize_erasing_regions(tcx, typing_env, EarlyBinder::bind(body.clone())).ok()
+}
 
 /// Where a body is spliced, and what its arguments and exits are.
 pub struct SpliceSite<'tcx> {

@@ -44,15 +44,14 @@
 //! moved-from locals are never saved across a suspension; their values are in the
 //! destination before any).
 
-use rustc_index::IndexVec;
-use rustc_middle::mir::visit::{PlaceContext, Visitor};
 use rustc_middle::mir::{
-    AggregateKind, BasicBlock, Body, Local, Location, Operand, Place, ProjectionElem, RETURN_PLACE, Rvalue,
+    AggregateKind, BasicBlock, Body, Local, Operand, Place, ProjectionElem, RETURN_PLACE, Rvalue,
     START_BLOCK, Statement, StatementKind, TerminatorKind, VarDebugInfoContents,
 };
 use rustc_middle::ty::{self, EarlyBinder, Instance, Ty, TyCtxt, TypingEnv};
 
 use super::{PassCx, PassOutcome};
+use crate::body_edit::use_counts;
 
 pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
     let tcx = cx.tcx;
@@ -262,19 +261,4 @@ fn forward<'tcx>(tcx: TyCtxt<'tcx>, body: &mut Body<'tcx>, block: BasicBlock, ta
         }
     }
     Some(moves.len())
-}
-
-/// Reads and writes of every local; storage markers and debug info do not count.
-fn use_counts(body: &Body<'_>) -> IndexVec<Local, u32> {
-    struct Count(IndexVec<Local, u32>);
-    impl<'tcx> Visitor<'tcx> for Count {
-        fn visit_local(&mut self, local: Local, context: PlaceContext, _: Location) {
-            if !matches!(context, PlaceContext::NonUse(_)) {
-                self.0[local] += 1;
-            }
-        }
-    }
-    let mut count = Count(IndexVec::from_elem(0, &body.local_decls));
-    count.visit_body(body);
-    count.0
 }

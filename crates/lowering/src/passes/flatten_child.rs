@@ -91,11 +91,11 @@ use rustc_middle::mir::{
 use rustc_middle::ty::{self, EarlyBinder, Instance, Ty, TyCtxt, TypingEnv};
 
 use super::{PassCx, PassOutcome};
-use crate::body_edit::{clear_unreachable_blocks, count_uses, remove_unreachable_blocks};
+use crate::body_edit::{clear_unreachable_blocks, remove_unreachable_blocks, use_counts};
 use crate::layout_edit::{LayoutEdit, check, computed_size};
 use crate::machine::{FIRST_SUSPEND_STATE, find_dispatch, self_reached_only_by_projection};
 use crate::tag_flow::{is_coroutine, observable_states, step, tag_read_into, tag_set_at, tag_sets, track_tag_local};
-use crate::splice::{SpliceSite, splice_body};
+use crate::splice::{SpliceSite, instantiated_body, splice_body};
 
 /// Blocks of child drop code spliced into one body, in all.
 const DROP_SPLICE_BUDGET: usize = 1200;
@@ -217,9 +217,8 @@ fn flatten<'tcx>(
     let child_drop = child_mir.coroutine_drop().ok_or("the child has no drop body")?;
     let typing_env = TypingEnv::post_analysis(tcx, cx.def_id);
     let instance = Instance::new_raw(child_def, child_args);
-    let child_drop = instance
-        .try_instantiate_mir_and_normalize_erasing_regions(tcx, typing_env, EarlyBinder::bind(child_drop.clone()))
-        .map_err(|_| "the child's drop body does not normalize here".to_string())?;
+    let child_drop =
+        instantiated_body(tcx, typing_env, instance, child_drop).ok_or("the child's drop body does not normalize here")?;
     let upvar_tys: Vec<Ty<'tcx>> = child_args.as_coroutine().upvar_tys().iter().collect();
 
     let parent_layout = body.coroutine_layout_raw().unwrap().clone();
@@ -581,6 +580,7 @@ fn edit_body<'tcx>(
     }
 
     // The child's switches on its tag: their values are the parent's variants now.
+    let uses = use_counts(body);
     for location in &tag_reads {
         let data = &body.basic_blocks[location.block];
         let StatementKind::Assign(assign) = &data.statements[location.statement_index].kind else { unreachable!() };
@@ -590,7 +590,7 @@ fn edit_body<'tcx>(
         let later_writes = data.statements[location.statement_index + 1..]
             .iter()
             .any(|s| matches!(&s.kind, StatementKind::Assign(a) if a.0.local == read));
-        if !switch_reads || later_writes || count_uses(body, read) != 2 {
+        if !switch_reads || later_writes || uses[read] != 2 {
             return Err("the child's tag is used other than by its switch".into());
         }
         let block = location.block;
@@ -781,6 +781,7 @@ impl<'tcx> Visitor<'tcx> for ChildPlaceUse<'_, 'tcx> {
 /// Every tag read feeds the switch ending its block, and nothing else: the switches
 /// `extend_holder_arms` extends are then all the places the tag is looked at.
 fn tag_reads_feed_switches(body: &Body<'_>, coroutine_ref: Local) -> Result<(), String> {
+    let uses = use_counts(body);
     for (bb, data) in body.basic_blocks.iter_enumerated() {
         let mut pending: Option<Local> = None;
         for stmt in &data.statements {
@@ -799,7 +800,7 @@ fn tag_reads_feed_switches(body: &Body<'_>, coroutine_ref: Local) -> Result<(), 
         if let Some(local) = pending {
             let feeds = matches!(&data.terminator().kind,
                 TerminatorKind::SwitchInt { discr: Operand::Move(p) | Operand::Copy(p), .. } if p.as_local() == Some(local));
-            if !feeds || count_uses(body, local) != 2 {
+            if !feeds || uses[local] != 2 {
                 return Err(format!("the tag read in {bb:?} is not (only) its switch's"));
             }
         }
@@ -1052,6 +1053,7 @@ fn thread_path(body: &mut Body<'_>, start: BasicBlock, coroutine_ref: Local, val
 /// becomes a jump there; its tag read goes with it. Returns how many.
 fn fold_tag_switches(body: &mut Body<'_>, coroutine_ref: Local, entry: &[bool]) -> usize {
     let sets = tag_sets(body, coroutine_ref, entry, &[]);
+    let uses = use_counts(body);
     let mut folds: Vec<(BasicBlock, BasicBlock, Option<usize>)> = Vec::new();
     for (bb, data) in body.basic_blocks.iter_enumerated() {
         let Some(entry) = &sets[bb] else { continue };
@@ -1082,7 +1084,7 @@ fn fold_tag_switches(body: &mut Body<'_>, coroutine_ref: Local, entry: &[bool]) 
         }
         if let [only] = reached.as_slice() {
             // The read goes too when the switch was its only reader.
-            let read = read_at.filter(|_| tag_local.is_some_and(|local| count_uses(body, local) == 2));
+            let read = read_at.filter(|_| tag_local.is_some_and(|local| uses[local] == 2));
             folds.push((bb, *only, read));
         }
     }

@@ -47,10 +47,10 @@
 
 use rustc_hir::LangItem;
 use rustc_middle::mir::{BasicBlock, Body, MentionedItem, RETURN_PLACE, TerminatorKind, UnwindAction};
-use rustc_middle::ty::{self, EarlyBinder, Instance, TyCtxt, TypingEnv};
+use rustc_middle::ty::{self, Instance, TyCtxt, TypingEnv};
 
 use super::{PassCx, PassOutcome};
-use crate::splice::{SpliceSite, splice_body};
+use crate::splice::{SpliceSite, instantiated_body, splice_body};
 
 /// Blocks of one child body that may be spliced.
 const CHILD_BLOCK_LIMIT: usize = 600;
@@ -182,9 +182,8 @@ fn prepare_child<'tcx>(
             _ => {}
         }
     }
-    let child = instance
-        .try_instantiate_mir_and_normalize_erasing_regions(tcx, typing_env, EarlyBinder::bind(generic.clone()))
-        .map_err(|_| format!("{} does not normalize for this call", tcx.def_path_str(def_id)))?;
+    let child = instantiated_body(tcx, typing_env, instance, generic)
+        .ok_or_else(|| format!("{} does not normalize for this call", tcx.def_path_str(def_id)))?;
     let destination_ty = body.local_decls[destination.as_local().unwrap()].ty;
     if child.local_decls[RETURN_PLACE].ty != destination_ty {
         return Err("the child's return type is not the call's destination type".into());
