@@ -27,6 +27,9 @@
 //! another crate is emitted there anyway. In a library, an async fn that other crates
 //! can reach may have callers outside, so it does not qualify either.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use rustc_hir::def::DefKind;
 use rustc_hir::intravisit::{self, Visitor};
 use rustc_hir::{CoroutineDesugaring, CoroutineKind, CoroutineSource, Expr, ExprKind, HirId, QPath};
@@ -68,26 +71,35 @@ pub fn polled_from_one_place(tcx: TyCtxt<'_>, coroutine: DefId) -> Result<(), St
 
 /// The expressions and paths of the crate that may name `function` (see the module doc).
 fn mentions_of(tcx: TyCtxt<'_>, function: DefId) -> usize {
-    let mut mentions = Mentions {
-        tcx,
-        function,
-        name: tcx.item_name(function),
-        associated: tcx.def_kind(function) == DefKind::AssocFn,
-        count: 0,
-    };
-    tcx.hir_walk_toplevel_module(&mut mentions);
-    mentions.count
+    let session = &*tcx.sess as *const _ as usize;
+    let mut cached = CENSUS.lock().unwrap();
+    if cached.as_ref().is_none_or(|(key, _)| *key != session) {
+        let mut census = Census { tcx, resolved: HashMap::new(), by_name: HashMap::new() };
+        tcx.hir_walk_toplevel_module(&mut census);
+        *cached = Some((session, (census.resolved, census.by_name)));
+    }
+    let (resolved, by_name) = &cached.as_ref().unwrap().1;
+    let mut count = resolved.get(&function).copied().unwrap_or(0);
+    if tcx.def_kind(function) == DefKind::AssocFn {
+        count += by_name.get(&tcx.item_name(function)).copied().unwrap_or(0);
+    }
+    count
 }
 
-struct Mentions<'tcx> {
+/// The census of the crate being compiled, taken once per session (keyed by the session's
+/// address) by one walk of its HIR: every async fn's question is then a look-up, where a
+/// walk per question made the policy quadratic in the size of the crate.
+static CENSUS: Mutex<Option<(usize, (HashMap<DefId, usize>, HashMap<Symbol, usize>))>> = Mutex::new(None);
+
+/// Counts, over the whole crate, the paths that resolve to each definition, and the method
+/// calls and type-relative paths by their last segment's name.
+struct Census<'tcx> {
     tcx: TyCtxt<'tcx>,
-    function: DefId,
-    name: Symbol,
-    associated: bool,
-    count: usize,
+    resolved: HashMap<DefId, usize>,
+    by_name: HashMap<Symbol, usize>,
 }
 
-impl<'tcx> Visitor<'tcx> for Mentions<'tcx> {
+impl<'tcx> Visitor<'tcx> for Census<'tcx> {
     type NestedFilter = nested_filter::All;
 
     fn maybe_tcx(&mut self) -> Self::MaybeTyCtxt {
@@ -96,19 +108,19 @@ impl<'tcx> Visitor<'tcx> for Mentions<'tcx> {
 
     fn visit_qpath(&mut self, qpath: &'tcx QPath<'tcx>, id: HirId, _: Span) {
         match qpath {
-            QPath::Resolved(_, path) if path.res.opt_def_id() == Some(self.function) => self.count += 1,
-            QPath::TypeRelative(_, segment) if self.associated && segment.ident.name == self.name => self.count += 1,
-            _ => {}
+            QPath::Resolved(_, path) => {
+                if let Some(def_id) = path.res.opt_def_id() {
+                    *self.resolved.entry(def_id).or_default() += 1;
+                }
+            }
+            QPath::TypeRelative(_, segment) => *self.by_name.entry(segment.ident.name).or_default() += 1,
         }
         intravisit::walk_qpath(self, qpath, id);
     }
 
     fn visit_expr(&mut self, expr: &'tcx Expr<'tcx>) {
-        if let ExprKind::MethodCall(segment, ..) = expr.kind
-            && self.associated
-            && segment.ident.name == self.name
-        {
-            self.count += 1;
+        if let ExprKind::MethodCall(segment, ..) = expr.kind {
+            *self.by_name.entry(segment.ident.name).or_default() += 1;
         }
         intravisit::walk_expr(self, expr);
     }
