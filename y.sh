@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # corolift's entry point: builds the build system (build_system/) and runs it.
-#   ./y.sh demo    build the backend, then run the main job
+#   ./y.sh compare build the backend, then run the main job (the comparison)
 #   ./y.sh test    build the backend, then run every suite config.txt enables
 #   ./y.sh help    everything else
 set -euo pipefail

@@ -243,7 +243,7 @@ pub fn bench(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()
     let (cb, ca, call) = (total[OFF], total[LOWERED], total[ALL]);
     println!("\ncorpus ({} programs, {futures} resume functions), -O3, debug-assertions off", programs.len());
     println!("  resume-function bytes: corolift=off {cb}, corolift {ca} ({:.1}% smaller)", percent_smaller(cb, ca));
-    println!("  (corolift=all, every child inlined and flattened regardless of size: {call}, {:.1}% smaller)", percent_smaller(cb, call));
+    println!("  (corolift=all, every child inlined, and flattened where the future does not grow: {call}, {:.1}% smaller)", percent_smaller(cb, call));
     println!("  size_of: {shrunk} futures smaller, {} larger", grown.len());
     for (what, figures) in [("resume frames", &frames), ("futures' size_of", &sizes)] {
         println!(

@@ -1,12 +1,15 @@
 //! `./y.sh build`: the patched backend as `dist/librustc_codegen_corolift.so`, the
 //! `dist/rustc-corolift` / `dist/cargo-corolift` wrappers, and the LLVM driver with its
-//! `dist/rustc-corolift-llvm` / `dist/cargo-corolift-llvm` wrappers.
+//! `dist/rustc-corolift-llvm` / `dist/cargo-corolift-llvm` wrappers. The rustc wrappers
+//! name the backend's (or the driver's) content in `rustc -vV`, for cargo's fingerprints
+//! and compiler caches, and stop with a clear error when the nightly changed under them
+//! (`toolchain::wrapper_prelude`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::prepare;
-use crate::toolchain::{Dirs, Toolchain};
+use crate::toolchain::{Dirs, Toolchain, needed_rustc_driver, sha256_of, wrapper_prelude};
 use crate::util::{Context, Result, create_dir, run};
 
 /// Builds one staged cg_clif (release, `unwinding` on) and returns its dylib.
@@ -49,21 +52,7 @@ pub fn build(dirs: &Dirs, toolchain: &Toolchain) -> Result<()> {
 
     let backend = dirs.backend_so();
     let rustc = dirs.dist.join("rustc-corolift");
-    write_script(
-        &rustc,
-        &format!(
-            "#!/bin/sh\n# rustc of {name} with corolift as its codegen backend.\n\
-             # The toolchain's lib/ goes first on the library path, as rustup's proxy does: cargo\n\
-             # puts lib/rustlib/<target>/lib (which holds a second librustc_driver, without\n\
-             # libLLVM beside it) on that path when it runs build scripts, and a build script\n\
-             # that runs $RUSTC would otherwise fail to load libLLVM.\n\
-             LD_LIBRARY_PATH=\"{lib}${{LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}}\" exec \"{rustc}\" -Zcodegen-backend=\"{backend}\" \"$@\"\n",
-            name = toolchain.name,
-            lib = toolchain.sysroot.join("lib").display(),
-            rustc = toolchain.rustc.display(),
-            backend = backend.display(),
-        ),
-    )?;
+    write_rustc_wrapper(&rustc, "dist/rustc-corolift", toolchain, &backend)?;
     write_script(
         &dirs.dist.join("cargo-corolift"),
         &format!(
@@ -97,17 +86,7 @@ fn build_llvm_driver(dirs: &Dirs, toolchain: &Toolchain) -> Result<()> {
     let binary = dirs.dist.join("corolift-llvm-driver");
     copy(&target.join("release/rustc-corolift-llvm"), &binary)?;
     let rustc = dirs.dist.join("rustc-corolift-llvm");
-    write_script(
-        &rustc,
-        &format!(
-            "#!/bin/sh\n# rustc of {name}, with corolift's lowering and LLVM as the backend (crates/driver).\n\
-             # The driver links the toolchain's librustc_driver, and finds the sysroot from it.\n\
-             LD_LIBRARY_PATH=\"{lib}${{LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}}\" exec \"{binary}\" \"$@\"\n",
-            name = toolchain.name,
-            lib = toolchain.sysroot.join("lib").display(),
-            binary = binary.display(),
-        ),
-    )?;
+    write_llvm_driver_wrapper(&rustc, "dist/rustc-corolift-llvm", toolchain, &binary)?;
     write_script(
         &dirs.dist.join("cargo-corolift-llvm"),
         &format!(
@@ -123,6 +102,66 @@ fn build_llvm_driver(dirs: &Dirs, toolchain: &Toolchain) -> Result<()> {
     eprintln!("[build] {}", rustc.display());
     eprintln!("[build] {}", dirs.dist.join("cargo-corolift-llvm").display());
     Ok(())
+}
+
+/// Writes a rustc wrapper at `path` (`dist/rustc-corolift`, or a test's) that runs the
+/// nightly's rustc with `backend` as its codegen backend.
+pub fn write_rustc_wrapper(path: &Path, what: &str, toolchain: &Toolchain, backend: &Path) -> Result<()> {
+    let lib = toolchain.sysroot.join("lib");
+    let prelude = wrapper_prelude(
+        what,
+        &lib,
+        &needed_rustc_driver(backend)?,
+        &toolchain.rustc,
+        &format!("corolift-backend: sha256:{}", sha256_of(backend)?),
+        "run ./y.sh build in corolift's checkout",
+    );
+    write_script(
+        path,
+        &format!(
+            "#!/bin/sh\n# rustc of {name} with corolift as its codegen backend.\n\
+             # The toolchain's lib/ goes first on the library path, as rustup's proxy does: cargo\n\
+             # puts lib/rustlib/<target>/lib (which holds a second librustc_driver, without\n\
+             # libLLVM beside it) on that path when it runs build scripts, and a build script\n\
+             # that runs $RUSTC would otherwise fail to load libLLVM.\n\
+             LD_LIBRARY_PATH=\"{lib}${{LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}}\"\n\
+             export LD_LIBRARY_PATH\n\
+             {prelude}\
+             exec \"{rustc}\" -Zcodegen-backend=\"{backend}\" \"$@\"\n",
+            name = toolchain.name,
+            lib = lib.display(),
+            rustc = toolchain.rustc.display(),
+            backend = backend.display(),
+        ),
+    )
+}
+
+/// Writes the LLVM driver's rustc wrapper at `path` (`dist/rustc-corolift-llvm`, or a
+/// test's) for the driver `binary`.
+pub fn write_llvm_driver_wrapper(path: &Path, what: &str, toolchain: &Toolchain, binary: &Path) -> Result<()> {
+    let lib = toolchain.sysroot.join("lib");
+    let prelude = wrapper_prelude(
+        what,
+        &lib,
+        &needed_rustc_driver(binary)?,
+        binary,
+        &format!("corolift-llvm-driver: sha256:{}", sha256_of(binary)?),
+        "run ./y.sh build in corolift's checkout",
+    );
+    write_script(
+        path,
+        &format!(
+            "#!/bin/sh\n# rustc of {name}, with corolift's lowering and LLVM as the backend (crates/driver).\n\
+             # The driver links the toolchain's librustc_driver, and finds the sysroot from it.\n\
+             LD_LIBRARY_PATH=\"{lib}${{LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}}\"\n\
+             export LD_LIBRARY_PATH\n\
+             {prelude}\
+             exec \"{binary}\" \"$@\"\n",
+            name = toolchain.name,
+            lib = lib.display(),
+            binary = binary.display(),
+        ),
+    )
 }
 
 /// The stock cg_clif from the same source and features, for `corolift=off` parity.

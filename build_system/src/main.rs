@@ -6,6 +6,7 @@ mod compare;
 mod compile;
 mod demo;
 mod fuzz;
+mod install;
 mod patch;
 mod prepare;
 mod test;
@@ -20,8 +21,9 @@ usage: ./y.sh <command> [options]
 
 commands:
   prepare          add the rustc-dev component if missing; stage and patch cg_clif's source
-  build            prepare, then build dist/librustc_codegen_corolift.so and the
-                   dist/rustc-corolift and dist/cargo-corolift wrappers
+  build            prepare, then build dist/librustc_codegen_corolift.so with the
+                   dist/rustc-corolift and dist/cargo-corolift wrappers, and the LLVM
+                   driver with dist/rustc-corolift-llvm and dist/cargo-corolift-llvm
   demo             build, then compile a bundled async program with LLVM and with
                    corolift and print its coroutines' states and sizes side by side
   test [--bless] [SUITE...]
@@ -29,23 +31,34 @@ commands:
                    ones); --bless rewrites the snapshot files
   bench [--rounds N] [--callgrind M]
                    build, then measure the state-lowering targets: the seed programs'
-                   resume functions, the corpus's resume bytes and future sizes, the
+                   resume functions, the corpus's resume bytes, frames and future
+                   sizes, the future-size examples (benches/compare/sizes.rs), the
                    corpus's compile CPU time (N alternating rounds, default 5) and
                    rustc's instructions under callgrind for the M largest programs
                    (default 8), corolift against corolift=off at -O3;
                    writes build/bench/bench.json
   compare [--quick]
                    build, then build benches/compare/ with LLVM -O0/-O3/-Oz, stock cg_clif
-                   (corolift=off) -O0/-O3, corolift -O0/-O3 and corolift=all -O3; print and write
-                   build/compare/report.{json,html}: resume bytes, states, size_of,
-                   .text, instructions (callgrind), compile times; --quick: a subset
-                   for CI, under a minute
+                   (corolift=off) -O0/-O3, corolift -O0/-O3, corolift=all -O3 and the
+                   LLVM driver -O0/-O3/-Oz, and benches/firmware/ for thumbv7em-none-eabihf
+                   (LLVM and the driver at z and s; each pass alone and removed); print
+                   and write build/compare/report.{json,html}: resume bytes, states,
+                   frames, size_of, .text, instructions (callgrind), compile times,
+                   firmware sections; --quick: a subset for CI, under a minute
   fuzz [--count N] [--seed S] [--keep]
                    build, then generate N random async programs (seeds S.., default
                    100 from 1), run each under LLVM -O0 and corolift (default and
-                   corolift=all, -O0 and -O3, debug-assertions off), compare stdout and exit
+                   corolift=all, -O0 and -O3, and the LLVM driver -O0 and -O3;
+                   debug-assertions off), compare stdout and exit
                    status; divergent programs are kept and minimised under
                    build/fuzz/divergent/<seed>/; --keep keeps every program
+  install [--toolchain NAME]
+                   build, then make the rustup toolchain NAME (default corolift): the
+                   nightly's compiler with corolift as the codegen backend `corolift`
+                   (-Zcodegen-backend=corolift, codegen-backend = \"corolift\" in a cargo
+                   profile); installing again replaces it
+  uninstall [--toolchain NAME]
+                   remove that toolchain
   help             this text
 ";
 
@@ -102,6 +115,15 @@ fn run(args: &[String]) -> Result<()> {
             let options = fuzz::Options::parse(rest)?;
             build::build(&dirs, &toolchain)?;
             fuzz::fuzz(&dirs, &toolchain, &options)
+        }
+        "install" => {
+            let options = install::Options::parse(rest)?;
+            build::build(&dirs, &toolchain)?;
+            install::install(&dirs, &toolchain, &options)
+        }
+        "uninstall" => {
+            let options = install::Options::parse(rest)?;
+            install::uninstall(&dirs, &options)
         }
         other => {
             eprint!("{USAGE}");

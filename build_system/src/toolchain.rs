@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::util::{Result, error, stdout_of};
+use sha2::{Digest, Sha256};
+
+use crate::util::{Context, Result, error, stdout_of};
 
 /// The project's folders.
 pub struct Dirs {
@@ -96,4 +98,49 @@ impl Toolchain {
         format!("-L native={}", self.sysroot.join("lib").display())
     }
 
+}
+
+/// The hex SHA-256 of a file's contents.
+pub fn sha256_of(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).context(|| format!("cannot read {}", path.display()))?;
+    Ok(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The `librustc_driver-<hash>.so` a backend or driver binary was linked against (its
+/// `DT_NEEDED` entry, read with `objdump -p`): the compiler it can be loaded into.
+pub fn needed_rustc_driver(binary: &Path) -> Result<String> {
+    let dump = stdout_of(Command::new("objdump").arg("-p").arg(binary))?;
+    for line in dump.lines() {
+        let mut words = line.split_whitespace();
+        if words.next() == Some("NEEDED")
+            && let Some(lib) = words.next()
+            && lib.starts_with("librustc_driver-")
+        {
+            return Ok(lib.to_string());
+        }
+    }
+    error(format!("{} is not linked against a librustc_driver", binary.display()))
+}
+
+/// The start of a rustc wrapper script (`dist/rustc-corolift`, `dist/rustc-corolift-llvm`,
+/// an installed toolchain's `bin/rustc`): it stops with an error naming `fix` when `lib`
+/// no longer has the `librustc_driver` the backend or driver was linked against (the
+/// nightly changed under it), and answers `-vV` with `rustc`'s own answer plus
+/// `identity`, a line that names the backend's or driver's content. cargo puts the
+/// `-vV` output in every unit's fingerprint and sccache in every cache key, so a rebuilt
+/// backend is a different compiler to both.
+pub fn wrapper_prelude(what: &str, lib: &Path, driver: &str, rustc: &Path, identity: &str, fix: &str) -> String {
+    format!(
+        "if [ ! -e \"{lib}/{driver}\" ]; then\n\
+         \x20   echo \"error: {what} is stale: it was built for {driver}, which {lib} no longer has (the nightly changed); {fix}\" >&2\n\
+         \x20   exit 1\n\
+         fi\n\
+         if [ \"$#\" = 1 ] && {{ [ \"$1\" = -vV ] || [ \"$1\" = -Vv ]; }}; then\n\
+         \x20   \"{rustc}\" -vV || exit\n\
+         \x20   echo \"{identity}\"\n\
+         \x20   exit 0\n\
+         fi\n",
+        lib = lib.display(),
+        rustc = rustc.display(),
+    )
 }

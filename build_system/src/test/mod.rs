@@ -2,12 +2,14 @@
 
 mod backtrace;
 mod bad_input;
+mod cache;
 mod cargo_project;
 mod cg_clif_examples;
 mod extended;
 mod compare_quick;
 mod corpus;
 mod fuzz_smoke;
+mod install;
 mod memcheck;
 mod report;
 mod snapshots;
@@ -27,7 +29,7 @@ pub struct Options {
 }
 
 pub const SUITES: &[&str] =
-    &["bad_input", "corpus", "report", "snapshots", "backtrace", "stock_parity", "llvm_parity", "cargo", "cg_clif_examples", "compare_quick", "fuzz_smoke", "memcheck", "extended"];
+    &["bad_input", "corpus", "report", "snapshots", "backtrace", "stock_parity", "llvm_parity", "cargo", "install", "cache", "cg_clif_examples", "compare_quick", "fuzz_smoke", "memcheck", "extended"];
 
 impl Options {
     pub fn parse(args: &[String]) -> Result<Options> {
@@ -176,6 +178,8 @@ pub fn test(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()>
             "stock_parity" => stock_parity::run(&env),
             "llvm_parity" => llvm_parity::run(&env),
             "cargo" => cargo_project::run(&env),
+            "install" => install::run(&env),
+            "cache" => cache::run(&env),
             "cg_clif_examples" => cg_clif_examples::run(&env),
             "compare_quick" => compare_quick::run(&env),
             "fuzz_smoke" => fuzz_smoke::run(&env),
