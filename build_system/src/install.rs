@@ -11,20 +11,15 @@
 //! Hard links cost no space, and a `rustup update` replaces the nightly's files rather
 //! than writing into them, so the toolchain keeps the compiler its backend was built for.
 //!
-//! The toolchain's `bin/rustc` is a short script in front of the nightly's rustc (kept
-//! as `bin/rustc-real`, whose `$ORIGIN` rpath still finds the toolchain's `lib/`). It
-//! does two things:
-//! - it adds a `corolift-backend: sha256:<hash of the backend>` line to `rustc -vV`.
-//!   cargo puts that output in every unit's fingerprint and sccache in every cache key, so
-//!   a different backend is a different compiler to both (`dist/rustc-corolift` and
-//!   `dist/rustc-corolift-llvm` do the same, see build.rs);
-//! - it checks that the toolchain still has the `librustc_driver` the backend was linked
-//!   against, and otherwise stops with an error that says to run `./y.sh install` again,
-//!   instead of rustc failing to load the backend;
-//! - in a compilation that does not select corolift (cargo's target probes, and the units
-//!   of a profile without `codegen-backend = "corolift"`), it drops corolift's
-//!   `-Cllvm-args` words, which LLVM would reject: knobs in `RUSTFLAGS` apply where
-//!   corolift compiles.
+//! The toolchain's `bin/rustc` is corolift's small program in front of the nightly's
+//! rustc (kept as `bin/rustc-real`, whose `$ORIGIN` rpath still finds the toolchain's
+//! `lib/`), `crates/toolchain_rustc`: it names the backend's content in `rustc -vV` (for
+//! cargo's fingerprints and compiler caches), stops with a clear error when the toolchain's
+//! `librustc_driver` is not the one the backend was linked against, and leaves corolift's
+//! `-Cllvm-args` words out of compilations that do not select corolift (LLVM rejects
+//! them), so that knobs in `RUSTFLAGS` apply where corolift compiles. It is a program
+//! rather than a script because sccache's distributed mode packages a toolchain from the
+//! shared libraries its `bin/rustc` loads.
 //!
 //! The backend is also linked as `lib/librustc_codegen_corolift.so`: sccache hashes the
 //! shared libraries of `<sysroot>/lib` into its key, and its distributed mode ships them
@@ -33,8 +28,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::toolchain::{Dirs, Toolchain, needed_rustc_driver, sha256_of, wrapper_prelude};
-use crate::util::{Context, Result, capture, create_dir, error, stdout_of};
+use crate::toolchain::{Dirs, Toolchain, needed_rustc_driver, sha256_of};
+use crate::util::{Context, Result, capture, create_dir, error, run, stdout_of};
 
 /// What `install` writes into the toolchain, so that `uninstall` and a second `install`
 /// can tell corolift's toolchain from any other of the same name.
@@ -131,59 +126,17 @@ pub fn install_backend(dirs: &Dirs, toolchain: &Toolchain, name: &str, backend: 
     let driver = needed_rustc_driver(backend)?;
     std::fs::rename(staging.join("bin/rustc"), staging.join("bin/rustc-real"))
         .context(|| "cannot move bin/rustc aside".to_string())?;
-    let again = if name == "corolift" { String::new() } else { format!(" --toolchain {name}") };
-    let prelude = wrapper_prelude(
-        &format!("corolift's toolchain `{name}`"),
-        &dir.join("lib"),
-        &driver,
-        &dir.join("bin/rustc-real"),
-        &format!("corolift-backend: sha256:{hash}"),
-        &format!("run ./y.sh install{again} in corolift's checkout"),
-    );
-    write_executable(
-        &staging.join("bin/rustc"),
-        &format!(
-            "#!/bin/sh\n\
-             # rustc of corolift's toolchain `{name}` (./y.sh install): the nightly's rustc\n\
-             # ({nightly}, kept as bin/rustc-real) with corolift in\n\
-             # lib/rustlib/{host}/codegen-backends/.\n\
-             {prelude}\
-             # A compilation that does not select corolift (cargo's probes, units of profiles\n\
-             # without codegen-backend = \"corolift\") runs LLVM, which rejects corolift's\n\
-             # -Cllvm-args words: leave them out there.\n\
-             selected=no\n\
-             previous=\n\
-             for word do\n\
-             \x20   case \"$previous $word\" in *-Zcodegen-backend=corolift|\"-Z codegen-backend=corolift\") selected=yes ;; esac\n\
-             \x20   previous=$word\n\
-             done\n\
-             if [ $selected = no ]; then\n\
-             \x20   held=no\n\
-             \x20   for word do\n\
-             \x20       shift\n\
-             \x20       if [ $held = yes ]; then\n\
-             \x20           held=no\n\
-             \x20           case \"$word\" in llvm-args=corolift*) continue ;; esac\n\
-             \x20           set -- \"$@\" -C \"$word\"\n\
-             \x20           continue\n\
-             \x20       fi\n\
-             \x20       case \"$word\" in\n\
-             \x20           -Cllvm-args=corolift*) continue ;;\n\
-             \x20           -C) held=yes; continue ;;\n\
-             \x20       esac\n\
-             \x20       set -- \"$@\" \"$word\"\n\
-             \x20   done\n\
-             \x20   if [ $held = yes ]; then set -- \"$@\" -C; fi\n\
-             fi\n\
-             exec \"{real}\" \"$@\"\n",
-            nightly = toolchain.name,
-            real = dir.join("bin/rustc-real").display(),
-        ),
-    )?;
+    let wrapper = build_wrapper(dirs, toolchain)?;
+    std::fs::copy(&wrapper, staging.join("bin/rustc")).context(|| format!("cannot copy {}", wrapper.display()))?;
     std::fs::write(
         staging.join(STAMP),
         format!(
-            "corolift toolchain `{name}`, made by ./y.sh install\nnightly: {}\nbackend: {} (sha256:{hash})\nlinked against: {driver}\n",
+            "# corolift's toolchain, made by ./y.sh install; bin/rustc reads this\n\
+             name: {name}\n\
+             nightly: {}\n\
+             backend-source: {}\n\
+             backend-sha256: {hash}\n\
+             librustc_driver: {driver}\n",
             toolchain.name,
             backend.display(),
         ),
@@ -197,6 +150,33 @@ pub fn install_backend(dirs: &Dirs, toolchain: &Toolchain, name: &str, backend: 
     check_loads(name)?;
     eprintln!("[install] rustc +{name} -Zcodegen-backend=corolift works (backend sha256:{})", &hash[..16]);
     Ok(dir)
+}
+
+/// Builds `crates/toolchain_rustc`, the toolchain's `bin/rustc`, with the nightly. It is
+/// linked against every system library the nightly's rustc loads (`ldd`, with
+/// `--no-as-needed`), because sccache's distributed mode packages a toolchain with the
+/// libraries of its `bin/rustc`, and the real rustc runs on the build server from that
+/// package.
+fn build_wrapper(dirs: &Dirs, toolchain: &Toolchain) -> Result<PathBuf> {
+    let ldd = stdout_of(Command::new("ldd").arg(&toolchain.rustc))?;
+    let mut flags = vec!["-C".to_string(), "link-arg=-Wl,--no-as-needed".to_string()];
+    for line in ldd.lines() {
+        let Some((name, path)) = line.trim().split_once(" => ") else { continue };
+        if path.starts_with(&*toolchain.sysroot.to_string_lossy()) || path.contains("/../lib/") || name.starts_with("librustc_driver") {
+            continue;
+        }
+        flags.push("-C".into());
+        flags.push(format!("link-arg=-l:{name}"));
+    }
+    let target = dirs.build.join("toolchain-rustc-target");
+    let mut cmd = Command::new(&toolchain.cargo);
+    cmd.current_dir(dirs.root.join("crates/toolchain_rustc"))
+        .args(["build", "--release", "--quiet"])
+        .env("RUSTC", &toolchain.rustc)
+        .env("CARGO_TARGET_DIR", &target)
+        .env("RUSTFLAGS", flags.join(" "));
+    run(&mut cmd)?;
+    Ok(target.join("release/corolift-toolchain-rustc"))
 }
 
 /// `./y.sh uninstall`: removes toolchain `name` if it is corolift's.
@@ -277,13 +257,6 @@ fn link_tree(from: &Path, to: &Path, sysroot: &Path) -> Result<()> {
 
 fn symlink(pointee: &Path, link: &Path) -> Result<()> {
     std::os::unix::fs::symlink(pointee, link).context(|| format!("cannot make the link {}", link.display()))
-}
-
-fn write_executable(path: &Path, text: &str) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::write(path, text).context(|| format!("cannot write {}", path.display()))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
-        .context(|| format!("cannot make {} executable", path.display()))
 }
 
 fn host_of(toolchain: &Toolchain) -> Result<String> {

