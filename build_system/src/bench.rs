@@ -41,11 +41,13 @@ pub struct Options {
     pub rounds: usize,
     /// How many corpus programs (the largest) to compile under callgrind, per configuration.
     pub callgrind_programs: usize,
+    /// Only the installed toolchain's dev build against `dist/cargo-corolift`'s.
+    pub toolchain: bool,
 }
 
 impl Options {
     pub fn parse(args: &[String]) -> Result<Options> {
-        let mut options = Options { rounds: 5, callgrind_programs: 8 };
+        let mut options = Options { rounds: 5, callgrind_programs: 8, toolchain: false };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
@@ -63,6 +65,7 @@ impl Options {
                         .parse()
                         .map_err(|_| Error(format!("--callgrind needs a number of programs, got `{value}`")))?;
                 }
+                "--toolchain" => options.toolchain = true,
                 other => return Err(Error(format!("unknown bench option `{other}` (see ./y.sh help)"))),
             }
         }
@@ -115,6 +118,9 @@ fn percent_smaller(before: u64, after: u64) -> f64 {
 }
 
 pub fn bench(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()> {
+    if options.toolchain {
+        return installed_toolchain(dirs, toolchain, options.rounds);
+    }
     let out = fresh_dir(dirs.build.join("bench"));
     let mut failures: Vec<String> = Vec::new();
     let mut check = |ok: bool, what: String| {
@@ -482,4 +488,82 @@ fn rustc_instructions(dirs: &Dirs, toolchain: &Toolchain, name: &'static str, pr
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
     callgrind_instructions(&stderr).ok_or_else(|| Error(format!("no instruction count in callgrind's output:\n{stderr}")))
+}
+
+/// `./y.sh bench --toolchain`: the dev profile's build of `benches/compare/tokio_echo`
+/// from clean (every crate of the graph, incremental on, as `cargo build` does) with the
+/// toolchain `./y.sh install` makes (`cargo +corolift-bench`, `codegen-backend =
+/// "corolift"` in the dev profile) and with `dist/cargo-corolift`, in alternating rounds:
+/// CPU time of cargo and everything it runs, medians. The toolchain's build may not be
+/// slower (within 3%, the noise of these timings here). The toolchain is removed after.
+fn installed_toolchain(dirs: &Dirs, toolchain: &Toolchain, rounds: usize) -> Result<()> {
+    const NAME: &str = "corolift-bench";
+    let project = dirs.root.join("benches/compare/tokio_echo");
+    let out = crate::compile::fresh_dir(dirs.build.join("bench/toolchain"));
+    crate::install::install_backend(dirs, toolchain, NAME, &dirs.backend_so())?;
+    let hz = clock_ticks_per_second();
+    let variants: [(&str, Box<dyn Fn() -> Command>); 2] = [
+        ("dist/cargo-corolift", Box::new(|| Command::new(dirs.dist.join("cargo-corolift")))),
+        (
+            "cargo +corolift-bench",
+            Box::new(|| {
+                let mut cmd = Command::new("cargo");
+                cmd.arg(format!("+{NAME}"))
+                    .args(["-Zcodegen-backend", "--config", "profile.dev.codegen-backend=\"corolift\""])
+                    .env("RUSTUP_AUTO_INSTALL", "0")
+                    .env_remove("RUSTUP_TOOLCHAIN")
+                    .env_remove("RUSTC");
+                cmd
+            }),
+        ),
+    ];
+    let mut seconds: Vec<Vec<f64>> = vec![Vec::new(), Vec::new()];
+    eprintln!("[bench] dev build of tokio_echo from clean: {rounds} rounds x 2 ways");
+    let result = (|| -> Result<()> {
+        for round in 0..rounds {
+            let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+            for i in order {
+                let (name, cargo) = &variants[i];
+                let target = crate::compile::fresh_dir(out.join(format!("target-{i}")));
+                let mut cmd = cargo();
+                cmd.current_dir(&project)
+                    .args(["build", "--quiet", "--locked", "--offline"])
+                    .env("CARGO_TARGET_DIR", &target)
+                    .env_remove("RUSTFLAGS")
+                    .env_remove("CARGO_INCREMENTAL");
+                let before = children_cpu_ticks()?;
+                let status = cmd.status().map_err(|e| Error(format!("cannot run {name}: {e}")))?;
+                if !status.success() {
+                    return Err(Error(format!("{name}: the dev build of tokio_echo failed ({status})")));
+                }
+                let cpu = (children_cpu_ticks()? - before) / hz;
+                eprintln!("[bench] round {}/{rounds}: {name}: {cpu:.2} s CPU", round + 1);
+                seconds[i].push(cpu);
+            }
+        }
+        Ok(())
+    })();
+    let removed = crate::install::uninstall(dirs, &crate::install::Options { name: NAME.into() });
+    result?;
+    removed?;
+    let (dist, installed) = (median(&seconds[0]).unwrap(), median(&seconds[1]).unwrap());
+    let ratio = installed / dist;
+    println!(
+        "\ndev build of tokio_echo from clean (CPU, median of {rounds} rounds): dist/cargo-corolift {dist:.2} s, \
+         installed toolchain {installed:.2} s, ratio {ratio:.3}"
+    );
+    let ok = ratio <= 1.03;
+    println!("targets:\n  [{}] installed toolchain's dev build {:+.1}% CPU against dist/cargo-corolift (want <= +3%)", if ok { "ok" } else { "MISSED" }, (ratio - 1.0) * 100.0);
+    std::fs::write(
+        out.join("toolchain.json"),
+        serde_json::to_string_pretty(&serde_json::json!({
+            "rounds": rounds, "dist/cargo-corolift": seconds[0], "installed toolchain": seconds[1], "ratio": ratio,
+        }))
+        .unwrap(),
+    )
+    .map_err(|e| Error(e.to_string()))?;
+    if !ok {
+        return Err(Error("1 target missed: the installed toolchain's dev build is slower".into()));
+    }
+    Ok(())
 }

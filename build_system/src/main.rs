@@ -29,14 +29,16 @@ commands:
   test [--bless] [SUITE...]
                    build, then run the test suites config.txt enables (or the named
                    ones); --bless rewrites the snapshot files
-  bench [--rounds N] [--callgrind M]
+  bench [--rounds N] [--callgrind M] [--toolchain]
                    build, then measure the state-lowering targets: the seed programs'
                    resume functions, the corpus's resume bytes, frames and future
                    sizes, the future-size examples (benches/compare/sizes.rs), the
                    corpus's compile CPU time (N alternating rounds, default 5) and
                    rustc's instructions under callgrind for the M largest programs
                    (default 8), corolift against corolift=off at -O3;
-                   writes build/bench/bench.json
+                   writes build/bench/bench.json. --toolchain: only the dev build of
+                   tokio_echo with the installed toolchain against dist/cargo-corolift
+                   (N rounds, CPU medians)
   compare [--quick]
                    build, then build benches/compare/ with LLVM -O0/-O3/-Oz, stock cg_clif
                    (corolift=off) -O0/-O3, corolift -O0/-O3, corolift=all -O3 and the
