@@ -153,5 +153,56 @@ pub fn run(env: &Env) -> Result<()> {
             env.tally.record("backtrace", &format!("{} {} -Cdebuginfo={debuginfo}", rel.display(), config.name), result);
         }
     }
+    forwarded_variable(env, &out_dir);
     Ok(())
+}
+
+/// `tests/debuginfo/forwarded_argument.rs` under gdb: a variable `forward_upvars` moved
+/// into its upvar's bytes still shows its value. Built with `-g` at -O0 by the LLVM driver
+/// (cg_clif writes no variable debug info) and by plain rustc as the reference. (At -O3
+/// plain rustc's `arg` is `<optimized out>` there too.)
+fn forwarded_variable(env: &Env, out_dir: &Path) {
+    let case = "tests/debuginfo/forwarded_argument.rs: gdb prints the forwarded argument";
+    if Command::new("gdb").arg("--version").output().is_err() {
+        env.tally.skip("backtrace", case, "gdb is not installed");
+        return;
+    }
+    let program = env.dirs.root.join("tests/debuginfo/forwarded_argument.rs");
+    let configs = [
+        BuildConfig::new("llvm-O0", Backend::Llvm, "0"),
+        BuildConfig::corolift_llvm("llvm-corolift-O0", &[], "0"),
+    ];
+    for config in &configs {
+        let result = (|| -> std::result::Result<(), String> {
+            let source = std::fs::read_to_string(&program).map_err(|e| e.to_string())?;
+            let exe = out_dir.join(format!("forwarded_argument.{}", config.name));
+            let report = out_dir.join(format!("forwarded_argument.{}.jsonl", config.name));
+            let _ = std::fs::remove_file(&report);
+            let mut extra = vec!["-g".to_string()];
+            if config.backend != Backend::Llvm {
+                extra.push(format!("-Cllvm-args=corolift-report={}", report.display()));
+            }
+            compile_program(env.dirs, env.toolchain, config, &program, &Directives::read(&source), &exe, &extra).map_err(|e| e.to_string())?;
+            if config.backend != Backend::Llvm {
+                let lines = std::fs::read_to_string(&report).map_err(|e| format!("no report: {e}"))?;
+                let applied = lines.lines().any(|l| {
+                    l.contains("\"function\":\"held::{closure#0}\"") && l.contains("\"pass\":\"forward_upvars\",\"applied\":true")
+                });
+                if !applied {
+                    return Err(format!("forward_upvars did not apply to held::{{closure#0}}:\n{lines}"));
+                }
+            }
+            let out = Command::new("gdb")
+                .args(["-batch", "-nx", "-ex", "break forwarded_argument::observe", "-ex", "run", "-ex", "frame 1", "-ex", "print arg"])
+                .arg(&exe)
+                .output()
+                .map_err(|e| format!("cannot run gdb: {e}"))?;
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            if !stdout.lines().any(|l| l.starts_with('$') && l.ends_with("= [7, 8, 9, 10]")) {
+                return Err(format!("gdb did not print arg = [7, 8, 9, 10]:\n{stdout}{}", String::from_utf8_lossy(&out.stderr)));
+            }
+            Ok(())
+        })();
+        env.tally.record("backtrace", &format!("{case} ({})", config.name), result);
+    }
 }
