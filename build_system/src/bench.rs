@@ -506,15 +506,7 @@ fn installed_toolchain(dirs: &Dirs, toolchain: &Toolchain, rounds: usize) -> Res
         ("dist/cargo-corolift", Box::new(|| Command::new(dirs.dist.join("cargo-corolift")))),
         (
             "cargo +corolift-bench",
-            Box::new(|| {
-                let mut cmd = Command::new("cargo");
-                cmd.arg(format!("+{NAME}"))
-                    .args(["-Zcodegen-backend", "--config", "profile.dev.codegen-backend=\"corolift\""])
-                    .env("RUSTUP_AUTO_INSTALL", "0")
-                    .env_remove("RUSTUP_TOOLCHAIN")
-                    .env_remove("RUSTC");
-                cmd
-            }),
+            Box::new(|| crate::install::cargo_with_backend(NAME)),
         ),
     ];
     let mut seconds: Vec<Vec<f64>> = vec![Vec::new(), Vec::new()];

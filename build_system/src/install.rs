@@ -152,6 +152,19 @@ pub fn install_backend(dirs: &Dirs, toolchain: &Toolchain, name: &str, backend: 
     Ok(dir)
 }
 
+/// `cargo +<name>` with `codegen-backend = "corolift"` for the dev profile given on the
+/// command line (`-Zcodegen-backend --config ...`), as a user's Cargo.toml would give it:
+/// rustup's proxy picks the toolchain, not the environment of `./y.sh`.
+pub fn cargo_with_backend(name: &str) -> Command {
+    let mut cmd = Command::new("cargo");
+    cmd.arg(format!("+{name}"))
+        .args(["-Zcodegen-backend", "--config", "profile.dev.codegen-backend=\"corolift\""])
+        .env("RUSTUP_AUTO_INSTALL", "0")
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .env_remove("RUSTC");
+    cmd
+}
+
 /// Builds `crates/toolchain_rustc`, the toolchain's `bin/rustc`, with the nightly. It is
 /// linked against every system library the nightly's rustc loads (`ldd`, with
 /// `--no-as-needed`), because sccache's distributed mode packages a toolchain with the

@@ -30,7 +30,7 @@ use serde_json::Value;
 use super::Env;
 use crate::build::{build_stock, write_llvm_driver_wrapper, write_rustc_wrapper};
 use crate::compile::{fresh_dir, symbol_sizes};
-use crate::install::{install_backend, uninstall};
+use crate::install::{cargo_with_backend, install_backend, uninstall};
 use crate::util::{Context, Error, Result, describe};
 
 const SUITE: &str = "cache";
@@ -129,6 +129,13 @@ struct Way<'a> {
     replace: Box<dyn Fn() -> Result<()> + 'a>,
 }
 
+/// The nightly's cargo with `RUSTC` set to a wrapper (`dist/rustc-corolift` and the like).
+fn cargo_with_rustc(toolchain: &crate::toolchain::Toolchain, wrapper: &Path) -> Command {
+    let mut cmd = toolchain.llvm_cargo();
+    cmd.env("RUSTC", wrapper);
+    cmd
+}
+
 /// What a build produced: the binary's output and the library's function sizes.
 #[derive(PartialEq, Debug)]
 struct Outcome {
@@ -201,14 +208,7 @@ pub fn run(env: &Env) -> Result<()> {
     let ways = [
         Way {
             name: "dist/rustc-corolift",
-            cargo: Box::new({
-                let wrapper = wrapper.clone();
-                move || {
-                    let mut cmd = toolchain.llvm_cargo();
-                    cmd.env("RUSTC", &wrapper);
-                    cmd
-                }
-            }),
+            cargo: Box::new(|| cargo_with_rustc(toolchain, &wrapper)),
             // A rebuilt backend at the same path: here, stock cg_clif.
             replace: Box::new({
                 let (backend, wrapper, stock) = (backend.clone(), wrapper.clone(), stock.clone());
@@ -220,15 +220,7 @@ pub fn run(env: &Env) -> Result<()> {
         },
         Way {
             name: "the installed toolchain",
-            cargo: Box::new(|| {
-                let mut cmd = Command::new("cargo");
-                cmd.arg(format!("+{TOOLCHAIN}"))
-                    .args(["-Zcodegen-backend", "--config", "profile.dev.codegen-backend=\"corolift\""])
-                    .env("RUSTUP_AUTO_INSTALL", "0")
-                    .env_remove("RUSTUP_TOOLCHAIN")
-                    .env_remove("RUSTC");
-                cmd
-            }),
+            cargo: Box::new(|| cargo_with_backend(TOOLCHAIN)),
             replace: Box::new({
                 let (dirs, stock) = (env.dirs, stock.clone());
                 move || install_backend(dirs, toolchain, TOOLCHAIN, &stock).map(|_| ())
@@ -236,14 +228,7 @@ pub fn run(env: &Env) -> Result<()> {
         },
         Way {
             name: "dist/rustc-corolift-llvm",
-            cargo: Box::new({
-                let wrapper = driver_wrapper.clone();
-                move || {
-                    let mut cmd = toolchain.llvm_cargo();
-                    cmd.env("RUSTC", &wrapper);
-                    cmd
-                }
-            }),
+            cargo: Box::new(|| cargo_with_rustc(toolchain, &driver_wrapper)),
             // A rebuilt driver at the same path: the same program with one more byte after
             // its end (its code unchanged, its content not).
             replace: Box::new({
@@ -340,11 +325,7 @@ fn control(env: &Env, server: &Server, workspace: &Path, scratch: &Path, stock: 
         std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())?;
         let way = Way {
             name: "control",
-            cargo: Box::new(|| {
-                let mut cmd = env.toolchain.llvm_cargo();
-                cmd.env("RUSTC", &wrapper);
-                cmd
-            }),
+            cargo: Box::new(|| cargo_with_rustc(env.toolchain, &wrapper)),
             replace: Box::new(|| Ok(())),
         };
         let target = scratch.join("target-control");
@@ -486,15 +467,7 @@ fn distributed(env: &Env, sccache: &Path, scratch: &Path, workspace: &Path) {
         }
         let way = Way {
             name: "distributed",
-            cargo: Box::new(|| {
-                let mut cmd = Command::new("cargo");
-                cmd.arg(format!("+{TOOLCHAIN}"))
-                    .args(["-Zcodegen-backend", "--config", "profile.dev.codegen-backend=\"corolift\""])
-                    .env("RUSTUP_AUTO_INSTALL", "0")
-                    .env_remove("RUSTUP_TOOLCHAIN")
-                    .env_remove("RUSTC");
-                cmd
-            }),
+            cargo: Box::new(|| cargo_with_backend(TOOLCHAIN)),
             replace: Box::new(|| Ok(())),
         };
         let target = dir.join("target");
