@@ -82,8 +82,6 @@ impl PassInfo {
     }
 }
 
-/// Every pass, in the order the pipeline runs them.
-///
 /// Every pass, in the order the pipeline runs them. Why this order, from the code:
 /// - `await_calls` first: `into_future` and `Pin::new_unchecked` become moves, which
 ///   `construct_in_place` forwards the new future through and `merge_states` compares as
@@ -91,6 +89,10 @@ impl PassInfo {
 /// - `construct_in_place` next: the child future is built in its saved field before the
 ///   state passes look at the awaits, and `flatten_child` later takes the child's upvars
 ///   straight from that aggregate;
+/// - `forward_upvars` after both: the moves it follows from an upvar into a saved local are
+///   the ones `await_calls` made plain, and an argument future built in place is moved into
+///   its awaitee there; before the state passes, so that `dead_states` and `merge_states`
+///   compare the smaller layout;
 /// - `returned_arm` is independent of the others (it rewrites only the Returned and
 ///   Poisoned arms); early, so that the later passes see one shared arm. It does not
 ///   decide what `ready_child` sees of a child: an await-free child's Returned arm goes
