@@ -44,7 +44,8 @@ commands:
                    (corolift=off) -O0/-O3, corolift -O0/-O3, corolift=all -O3 and the
                    LLVM driver -O0/-O3/-Oz, and benches/firmware/ for thumbv7em-none-eabihf
                    (LLVM and the driver at z and s; each pass alone and removed); print
-                   and write build/compare/report.{json,html}: resume bytes, states,
+                   and write build/compare/report.{json,html} and results.md (the
+                   summary and every table, for the README): resume bytes, states,
                    frames, size_of, .text, instructions (callgrind), compile times,
                    firmware sections; --quick: a subset for CI, under a minute
   fuzz [--count N] [--seed S] [--keep]

@@ -78,13 +78,26 @@ pub fn render(report: &Value) -> String {
          .charts{display:flex;flex-wrap:wrap}.failed{color:#a00}</style></head><body>",
     );
     page.push_str(&format!(
-        "<h1>corolift against LLVM and stock cg_clif</h1><p>{} &middot; {}{} &middot; made by <code>./y.sh compare{}</code>. \
+        "<h1>corolift against LLVM and stock cg_clif</h1><p>{} &middot; {} &middot; {} &middot; {}{} &middot; made by <code>./y.sh compare{}</code>. \
          Instructions are counted by callgrind; compile times are medians, compared within this run.</p>",
         escape(report["date"].as_str().unwrap_or_default()),
+        escape(report["commit"].as_str().unwrap_or_default()),
+        escape(report["machine"].as_str().unwrap_or_default()),
         escape(report["rustc"].as_str().unwrap_or_default()),
         if report["quick"] == true { " &middot; quick subset" } else { "" },
         if report["quick"] == true { " --quick" } else { "" },
     ));
+    // One screen first: per benchmark, corolift's ratios and what it saves.
+    page.push_str("<h2>Summary (-O3)</h2><table>");
+    for (i, row) in super::summary(report).iter().enumerate() {
+        let tag = if i == 0 { "th" } else { "td" };
+        page.push_str("<tr>");
+        for value in row {
+            page.push_str(&format!("<{tag}>{}</{tag}>", escape(value)));
+        }
+        page.push_str("</tr>");
+    }
+    page.push_str("</table>");
     if let Some(failures) = report["failures"].as_array().filter(|f| !f.is_empty()) {
         page.push_str("<h2 class=\"failed\">Failures</h2><ul>");
         for f in failures {

@@ -192,7 +192,9 @@ pub fn compare(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<
             }
         }
     }
-    print_tables(&report);
+    let tables = tables(&report);
+    print!("{tables}");
+    write_results(&out, &report, &tables)?;
     let json_path = out.join("report.json");
     std::fs::write(&json_path, serde_json::to_string_pretty(&report).unwrap())
         .map_err(|e| Error(format!("cannot write {}: {e}", json_path.display())))?;
@@ -649,6 +651,8 @@ fn build_report(results: &[(String, Vec<(String, BuildFigures)>)], tokio: Option
     });
     json!({
         "date": today(),
+        "commit": commit(),
+        "machine": machine(),
         "rustc": rustc_version(),
         "quick": options.quick,
         "benchmarks": benches,
@@ -659,6 +663,89 @@ fn build_report(results: &[(String, Vec<(String, BuildFigures)>)], tokio: Option
 
 fn today() -> String {
     Command::new("date").arg("+%Y-%m-%d").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default()
+}
+
+/// The commit the comparison ran on, marked when the working tree had changes.
+fn commit() -> String {
+    let out = |args: &[&str]| Command::new("git").args(args).output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
+    let hash = out(&["rev-parse", "--short", "HEAD"]);
+    let dirty = !out(&["status", "--porcelain", "--untracked-files=no"]).is_empty();
+    if dirty { format!("{hash} with uncommitted changes") } else { hash }
+}
+
+/// Cores, CPU model and system of this machine.
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo.lines().find_map(|l| l.strip_prefix("model name").and_then(|r| r.split_once(':')).map(|(_, m)| m.trim().to_string()));
+    let system = Command::new("uname").args(["-sm"]).output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
+    format!("{cores} cores, {}, {system}", model.unwrap_or_else(|| "unknown CPU".into()))
+}
+
+/// The one-screen summary, per benchmark at -O3: corolift's instructions against LLVM's
+/// and stock cg_clif's, the LLVM driver's against LLVM's, and resume bytes, the largest
+/// frame and the futures' total size, stock cg_clif against corolift. The first row is
+/// the header.
+pub(crate) fn summary(report: &Value) -> Vec<Vec<String>> {
+    let mut rows = vec![
+        [
+            "benchmark",
+            "corolift / LLVM -O3",
+            "corolift / stock",
+            "LLVM+corolift / LLVM -O3",
+            "resume B stock → corolift",
+            "largest frame stock → corolift",
+            "size_of total stock → corolift",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    let ratio = |a: &Value, b: &Value| match (a.as_f64(), b.as_f64()) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
+        _ => "-".into(),
+    };
+    for bench in report["benchmarks"].as_array().into_iter().flatten() {
+        let configs = bench["configs"].as_array().cloned().unwrap_or_default();
+        let find = |name: &str| configs.iter().find(|c| c["config"] == name).cloned().unwrap_or(Value::Null);
+        let (llvm, stock, ours, driver) = (find("llvm-O3"), find("stock-O3"), find("corolift-O3"), find("llvm+corolift-O3"));
+        let arrow = |field: &str| format!("{} → {}", cell(&stock[field]), cell(&ours[field]));
+        rows.push(vec![
+            bench["benchmark"].as_str().unwrap_or_default().to_string(),
+            ratio(&ours["instructions"], &llvm["instructions"]),
+            ratio(&ours["instructions"], &stock["instructions"]),
+            ratio(&driver["instructions"], &llvm["instructions"]),
+            arrow("resume_bytes"),
+            arrow("frame_bytes_max"),
+            arrow("size_of_total"),
+        ]);
+    }
+    rows
+}
+
+/// `results.md` beside report.json: where and when the comparison ran, the summary, and
+/// every table the run printed, whole. The README's figures are pasted from it.
+fn write_results(out: &Path, report: &Value, tables: &str) -> Result<()> {
+    let mut text = format!(
+        "# corolift: `./y.sh compare`\n\n\
+         - date: {}\n- commit: {}\n- toolchain: {}\n- machine: {}\n\n\
+         Instructions are callgrind's counts (exact); compile times are medians within this run.\n\n\
+         ## Summary (-O3, debug-assertions off)\n\n",
+        report["date"].as_str().unwrap_or_default(),
+        report["commit"].as_str().unwrap_or_default(),
+        report["rustc"].as_str().unwrap_or_default(),
+        report["machine"].as_str().unwrap_or_default(),
+    );
+    for (i, row) in summary(report).iter().enumerate() {
+        text.push_str(&format!("| {} |\n", row.join(" | ")));
+        if i == 0 {
+            text.push_str(&format!("|{}\n", " --- |".repeat(row.len())));
+        }
+    }
+    text.push_str(&format!("\n## Tables\n\n```\n{}\n```\n", tables.trim_matches('\n')));
+    let path = out.join("results.md");
+    std::fs::write(&path, text).map_err(|e| Error(format!("cannot write {}: {e}", path.display())))?;
+    println!("         {}", path.display());
+    Ok(())
 }
 
 fn rustc_version() -> String {
@@ -684,19 +771,24 @@ pub(crate) fn absorbed_by(config: &Value, function: &str) -> Option<String> {
     })
 }
 
-fn print_tables(report: &Value) {
+/// The comparison's tables as text: what `./y.sh compare` prints and `results.md` holds.
+fn tables(report: &Value) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
     for bench in report["benchmarks"].as_array().into_iter().flatten() {
-        println!("\n== {} ==", bench["benchmark"].as_str().unwrap_or_default());
-        println!(
+        let _ = writeln!(out, "\n== {} ==", bench["benchmark"].as_str().unwrap_or_default());
+        let _ = writeln!(
+            out,
             "{:<16} {:>9} {:>8} {:>12} {:>8} {:>8} {:>13} {:>15} {:>9} {:>8}",
             "build", "resume B", ".text B", "instructions", "/llvm-O3", "/manual", "frame B sum/max", "size_of sum/max", "compile s", "/llvm-O0"
         );
         for c in bench["configs"].as_array().into_iter().flatten() {
             if let Some(err) = c["error"].as_str() {
-                println!("{:<12} FAILED: {}", c["config"].as_str().unwrap_or_default(), err.lines().next().unwrap_or_default());
+                let _ = writeln!(out, "{:<12} FAILED: {}", c["config"].as_str().unwrap_or_default(), err.lines().next().unwrap_or_default());
                 continue;
             }
-            println!(
+            let _ = writeln!(
+            out,
                 "{:<16} {:>9} {:>8} {:>12} {:>8} {:>8} {:>15} {:>15} {:>9} {:>8}",
                 c["config"].as_str().unwrap_or_default(),
                 cell(&c["resume_bytes"]),
@@ -717,14 +809,14 @@ fn print_tables(report: &Value) {
             .find_map(|c| c["printed_sizes"].as_object().filter(|m| !m.is_empty()).map(|m| m.keys().cloned().collect()))
             .unwrap_or_default();
         if !names.is_empty() {
-            println!("  {:<26} {}", "size_of (printed)", names.iter().map(|n| format!("{n:>24}")).collect::<String>());
+            let _ = writeln!(out, "  {:<26} {}", "size_of (printed)", names.iter().map(|n| format!("{n:>24}")).collect::<String>());
             for c in &configs_list {
                 let row: String = names.iter().map(|n| format!("{:>24}", cell(&c["printed_sizes"][n]))).collect();
-                println!("  {:<26} {row}", c["config"].as_str().unwrap_or_default());
+                let _ = writeln!(out, "  {:<26} {row}", c["config"].as_str().unwrap_or_default());
             }
             if let Some(manual) = configs_list.iter().find(|c| c["manual_printed_sizes"].as_object().is_some_and(|m| !m.is_empty())) {
                 let row: String = names.iter().map(|n| format!("{:>24}", cell(&manual["manual_printed_sizes"][n]))).collect();
-                println!("  {:<26} {row}", "hand-written");
+                let _ = writeln!(out, "  {:<26} {row}", "hand-written");
             }
         }
         // Per coroutine: states, size_of and bytes under stock and corolift at -O3.
@@ -732,17 +824,18 @@ fn print_tables(report: &Value) {
         let find = |name: &str| configs.iter().find(|c| c["config"] == name).cloned().unwrap_or(Value::Null);
         let (stock, corolift) = (find("stock-O3"), find("corolift-O3"));
         if let Some(stock_coroutines) = stock["coroutines"].as_array() {
-            println!("  {:<40} {:>14} {:>12} {:>16} {:>12}", "coroutine (-O3)", "states", "size_of", "resume bytes", "frame B");
+            let _ = writeln!(out, "  {:<40} {:>14} {:>12} {:>16} {:>12}", "coroutine (-O3)", "states", "size_of", "resume bytes", "frame B");
             for sc in stock_coroutines {
                 let function = sc["function"].as_str().unwrap_or_default();
                 let cc = corolift["coroutines"].as_array().and_then(|cs| cs.iter().find(|c| c["symbol"] == sc["symbol"]).cloned()).unwrap_or(Value::Null);
                 if cc.is_null()
                     && let Some(parent) = absorbed_by(&corolift, function)
                 {
-                    println!("  {:<40} spliced into {parent}", function);
+                    let _ = writeln!(out, "  {:<40} spliced into {parent}", function);
                     continue;
                 }
-                println!(
+                let _ = writeln!(
+            out,
                     "  {:<40} {:>14} {:>12} {:>16} {:>12}",
                     function,
                     format!("{} → {}", cell(&sc["states"]), cell(&cc["states"])),
@@ -754,14 +847,15 @@ fn print_tables(report: &Value) {
         }
     }
     if let Some(rows) = report["firmware"].as_array() {
-        println!("\n== firmware ({}, size only; the pass rows vary the firmware crate alone) ==", firmware::TARGET);
-        println!("{:<44} {:>8} {:>8} {:>6} {:>6} {:>14}", "build", ".text", ".rodata", ".data", ".bss", "task statics");
+        let _ = writeln!(out, "\n== firmware ({}, size only; the pass rows vary the firmware crate alone) ==", firmware::TARGET);
+        let _ = writeln!(out, "{:<44} {:>8} {:>8} {:>6} {:>6} {:>14}", "build", ".text", ".rodata", ".data", ".bss", "task statics");
         for r in rows {
             if let Some(why) = r["skipped"].as_str().or(r["error"].as_str()) {
-                println!("{:<44} {}", r["build"].as_str().unwrap_or_default(), why.lines().next().unwrap_or_default());
+                let _ = writeln!(out, "{:<44} {}", r["build"].as_str().unwrap_or_default(), why.lines().next().unwrap_or_default());
                 continue;
             }
-            println!(
+            let _ = writeln!(
+            out,
                 "{:<44} {:>8} {:>8} {:>6} {:>6} {:>14}",
                 r["build"].as_str().unwrap_or_default(),
                 cell(&r["text"]),
@@ -773,17 +867,19 @@ fn print_tables(report: &Value) {
         }
     }
     if let Some(rows) = report["tokio_echo"].as_array() {
-        println!("\n== tokio_echo (cargo, whole dependency graph) ==");
-        println!(
+        let _ = writeln!(out, "\n== tokio_echo (cargo, whole dependency graph) ==");
+        let _ = writeln!(
+            out,
             "{:<16} {:>9} {:>11} {:>9} {:>15} {:>15} {:>13} {:>13}",
             "build", ".text B", "coroutines", "resume B", "frame B sum/max", "size_of sum/max", "full build s", "app rebuild s"
         );
         for r in rows {
             if let Some(err) = r["error"].as_str() {
-                println!("{:<12} FAILED: {}", r["config"].as_str().unwrap_or_default(), err.lines().next().unwrap_or_default());
+                let _ = writeln!(out, "{:<12} FAILED: {}", r["config"].as_str().unwrap_or_default(), err.lines().next().unwrap_or_default());
                 continue;
             }
-            println!(
+            let _ = writeln!(
+            out,
                 "{:<16} {:>9} {:>11} {:>9} {:>15} {:>15} {:>13} {:>13}",
                 r["config"].as_str().unwrap_or_default(),
                 cell(&r["text_bytes"]),
@@ -796,4 +892,5 @@ fn print_tables(report: &Value) {
             );
         }
     }
+    out
 }

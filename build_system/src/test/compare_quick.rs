@@ -2,7 +2,8 @@
 //! configuration, callgrind, the JSON and the HTML), and its figures make sense: every
 //! build printed the same output as its hand-written twin, instruction counts exist, and
 //! corolift's resume functions are smaller than stock cg_clif's at -O3. The LLVM driver's
-//! rows are there, with instruction counts and sizes.
+//! rows are there, with instruction counts and sizes; results.md has the summary and the
+//! tables, and the HTML opens with the summary.
 
 use serde_json::Value;
 
@@ -58,7 +59,16 @@ pub fn run(env: &Env) -> Result<()> {
                 other => return Err(format!("{name}: resume bytes stock-O3 against corolift-O3: {other:?}")),
             }
         }
+        let results = std::fs::read_to_string(out_dir.join("results.md")).map_err(|e| format!("no results.md: {e}"))?;
+        for needed in ["- commit: ", "- machine: ", "## Summary", "| chain16 |", "== chain16 =="] {
+            if !results.contains(needed) {
+                return Err(format!("results.md lacks `{needed}`"));
+            }
+        }
         let html = std::fs::read_to_string(out_dir.join("report.html")).map_err(|e| format!("no report.html: {e}"))?;
+        if !html.contains("<h2>Summary (-O3)</h2>") {
+            return Err("report.html does not open with its summary".into());
+        }
         if !html.contains("<svg") || html.contains("<script") || html.contains("http://") && !html.contains("http://www.w3.org/2000/svg") {
             return Err("report.html lacks its SVG charts or needs the network".into());
         }
