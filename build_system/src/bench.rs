@@ -32,9 +32,9 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use crate::compile::{BuildConfig, Directives, compile_program, fresh_dir};
+use crate::compile::{BuildConfig, Directives, compile_file, compile_program, fresh_dir};
 use crate::toolchain::{Dirs, Toolchain};
-use crate::util::{Error, Result, callgrind_instructions, files_below, median};
+use crate::util::{Error, Result, callgrind_instructions, median};
 
 pub struct Options {
     /// Rounds of the compile-time measurement (each compiles the corpus twice).
@@ -43,11 +43,15 @@ pub struct Options {
     pub callgrind_programs: usize,
     /// Only the installed toolchain's dev build against `dist/cargo-corolift`'s.
     pub toolchain: bool,
+    /// Only the seed article's claims (`claims.rs`).
+    pub claims: bool,
+    /// Only the dev-profile builds of tokio_app (`dev_build.rs`).
+    pub dev: bool,
 }
 
 impl Options {
     pub fn parse(args: &[String]) -> Result<Options> {
-        let mut options = Options { rounds: 5, callgrind_programs: 8, toolchain: false };
+        let mut options = Options { rounds: 5, callgrind_programs: 8, toolchain: false, claims: false, dev: false };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
@@ -66,6 +70,8 @@ impl Options {
                         .map_err(|_| Error(format!("--callgrind needs a number of programs, got `{value}`")))?;
                 }
                 "--toolchain" => options.toolchain = true,
+                "--claims" => options.claims = true,
+                "--dev" => options.dev = true,
                 other => return Err(Error(format!("unknown bench option `{other}` (see ./y.sh help)"))),
             }
         }
@@ -89,19 +95,11 @@ fn config(name: &'static str) -> BuildConfig {
 /// Compiles `program` to `out` at -O3, debug-assertions off (after the program's own
 /// flags, so it wins), with a report; returns the report's lines by symbol.
 fn compile_with_report(dirs: &Dirs, toolchain: &Toolchain, name: &'static str, program: &Path, out: &Path) -> Result<BTreeMap<String, Value>> {
-    let source = std::fs::read_to_string(program).map_err(|e| Error(format!("cannot read {}: {e}", program.display())))?;
-    let directives = Directives::read(&source);
     let report = out.with_extension("jsonl");
     let _ = std::fs::remove_file(&report);
     let extra = vec!["-Cdebug-assertions=off".to_string(), format!("-Cllvm-args=corolift-report={}", report.display())];
-    compile_program(dirs, toolchain, &config(name), program, &directives, out, &extra).map_err(Error)?;
-    let text = std::fs::read_to_string(&report).unwrap_or_default();
-    let mut lines = BTreeMap::new();
-    for line in text.lines() {
-        let value: Value = serde_json::from_str(line).map_err(|e| Error(format!("{}: bad report line: {e}", report.display())))?;
-        lines.insert(value["symbol"].as_str().unwrap_or_default().to_string(), value);
-    }
-    Ok(lines)
+    compile_file(dirs, toolchain, &config(name), program, out, &extra).map_err(Error)?;
+    crate::report_lines::by_symbol(&report).map_err(Error)
 }
 
 fn by_function<'a>(lines: &'a BTreeMap<String, Value>, function: &str) -> Option<&'a Value> {
@@ -120,6 +118,12 @@ fn percent_smaller(before: u64, after: u64) -> f64 {
 pub fn bench(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()> {
     if options.toolchain {
         return installed_toolchain(dirs, toolchain, options.rounds);
+    }
+    if options.claims {
+        return crate::claims::claims(dirs, toolchain);
+    }
+    if options.dev {
+        return crate::dev_build::dev_builds(dirs, toolchain, options.rounds);
     }
     let out = fresh_dir(dirs.build.join("bench"));
     let mut failures: Vec<String> = Vec::new();
@@ -199,13 +203,7 @@ pub fn bench(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()
     );
 
     // 2. The corpus.
-    let corpus_dir = dirs.root.join("tests/corpus");
-    let mut programs: Vec<PathBuf> = files_below(&corpus_dir)?
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|x| x == "rs") && p.parent().is_none_or(|d| d.as_os_str().is_empty()))
-        .map(|p| corpus_dir.join(p))
-        .collect();
-    programs.sort();
+    let programs = crate::util::corpus_programs(&dirs.root)?;
     eprintln!("[bench] corpus: {} programs x 3 configurations", programs.len());
     let mut total = BTreeMap::from([(OFF, 0u64), (LOWERED, 0u64), (ALL, 0u64)]);
     // Resume frames and future sizes per configuration: (sum, largest).
@@ -284,10 +282,8 @@ pub fn bench(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()
             let cpu_before = children_cpu_ticks()?;
             let start = Instant::now();
             for program in &programs {
-                let source = std::fs::read_to_string(program).map_err(|e| Error(e.to_string()))?;
                 let exe = out.join("timing-exe");
-                let extra = vec!["-Cdebug-assertions=off".to_string()];
-                compile_program(dirs, toolchain, &config(name), program, &Directives::read(&source), &exe, &extra).map_err(Error)?;
+                compile_file(dirs, toolchain, &config(name), program, &exe, &["-Cdebug-assertions=off".to_string()]).map_err(Error)?;
             }
             let took = start.elapsed().as_secs_f64();
             let cpu = (children_cpu_ticks()? - cpu_before) / hz;
@@ -460,6 +456,11 @@ fn children_cpu_ticks() -> Result<f64> {
     Ok(cutime + cstime)
 }
 
+/// CPU seconds (user and system) of this process's waited-for children so far.
+pub(crate) fn children_cpu_seconds() -> Result<f64> {
+    Ok(children_cpu_ticks()? / clock_ticks_per_second())
+}
+
 /// Clock ticks per second (`getconf CLK_TCK`; 100 on Linux when it cannot be asked).
 fn clock_ticks_per_second() -> f64 {
     Command::new("getconf")
@@ -472,8 +473,7 @@ fn clock_ticks_per_second() -> f64 {
 
 /// Instructions rustc executes compiling `program` (to an executable), under callgrind.
 fn rustc_instructions(dirs: &Dirs, toolchain: &Toolchain, name: &'static str, program: &Path, out: &Path) -> Result<u64> {
-    let source = std::fs::read_to_string(program).map_err(|e| Error(e.to_string()))?;
-    let directives = Directives::read(&source);
+    let directives = Directives::of_file(program).map_err(Error)?;
     let counts = out.join("callgrind.out");
     let mut cmd = Command::new("valgrind");
     cmd.arg("--tool=callgrind").arg(format!("--callgrind-out-file={}", counts.display()));

@@ -99,6 +99,12 @@ impl Directives {
         self.skip_configs.iter().find(|(c, _)| c == config).map(|(_, why)| why.as_str())
     }
 
+    /// The directives of the program at `path`.
+    pub fn of_file(path: &Path) -> Result<Directives, String> {
+        let source = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        Ok(Directives::read(&source))
+    }
+
     pub fn read(source: &str) -> Directives {
         let mut d = Directives::default();
         for line in source.lines() {
@@ -118,6 +124,14 @@ impl Directives {
         }
         d
     }
+}
+
+/// Reads the program at `source`'s directives and compiles it into `out` under `config`,
+/// the program's own flags first and then `extra`; returns rustc's stderr on failure.
+pub fn compile_file(dirs: &Dirs, toolchain: &Toolchain, config: &BuildConfig, source: &Path, out: &Path, extra: &[String]) -> Result<Directives, String> {
+    let directives = Directives::of_file(source)?;
+    compile_program(dirs, toolchain, config, source, &directives, out, extra)?;
+    Ok(directives)
 }
 
 /// Compiles `source` into `out` under `config`; returns rustc's stderr on failure.

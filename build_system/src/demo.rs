@@ -4,22 +4,12 @@
 //! size_of and resume-function bytes side by side.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde_json::Value;
 
 use crate::compile::{Backend, BuildConfig, Directives, compile_program, run_program, symbol_sizes};
 use crate::toolchain::{Dirs, Toolchain};
 use crate::util::{Result, error, read};
-
-fn report_lines(path: &Path) -> Result<BTreeMap<String, Value>> {
-    let mut lines = BTreeMap::new();
-    for line in read(path)?.lines() {
-        let value: Value = serde_json::from_str(line).map_err(|e| crate::util::Error(format!("{}: {e}", path.display())))?;
-        lines.insert(value["symbol"].as_str().unwrap_or_default().to_string(), value);
-    }
-    Ok(lines)
-}
 
 pub fn demo(dirs: &Dirs, toolchain: &Toolchain) -> Result<()> {
     let program = dirs.root.join("tests/snapshots/seed.rs");
@@ -46,8 +36,8 @@ pub fn demo(dirs: &Dirs, toolchain: &Toolchain) -> Result<()> {
         resumed_panics.push(symbols.iter().any(|(name, _)| name.contains("panic_const_async_fn_resumed")));
         sizes.push(symbols.into_iter().collect::<BTreeMap<_, _>>());
     }
-    let off = report_lines(&out.join("corolift-off-O3.jsonl"))?;
-    let on = report_lines(&out.join("corolift-O3.jsonl"))?;
+    let off = crate::report_lines::by_symbol(&out.join("corolift-off-O3.jsonl")).map_err(crate::util::Error)?;
+    let on = crate::report_lines::by_symbol(&out.join("corolift-O3.jsonl")).map_err(crate::util::Error)?;
 
     println!("seed program: {}\n", program.display());
     println!(

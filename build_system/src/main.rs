@@ -2,13 +2,16 @@
 
 mod bench;
 mod build;
+mod claims;
 mod compare;
 mod compile;
 mod demo;
+mod dev_build;
 mod fuzz;
 mod install;
 mod patch;
 mod prepare;
+mod report_lines;
 mod test;
 mod toolchain;
 mod util;
@@ -29,7 +32,7 @@ commands:
   test [--bless] [SUITE...]
                    build, then run the test suites config.txt enables (or the named
                    ones); --bless rewrites the snapshot files
-  bench [--rounds N] [--callgrind M] [--toolchain]
+  bench [--rounds N] [--callgrind M] [--toolchain | --claims | --dev]
                    build, then measure the state-lowering targets: the seed programs'
                    resume functions, the corpus's resume bytes, frames and future
                    sizes, the future-size examples (benches/compare/sizes.rs), the
@@ -38,8 +41,11 @@ commands:
                    (default 8), corolift against corolift=off at -O3;
                    writes build/bench/bench.json. --toolchain: only the dev build of
                    tokio_echo with the installed toolchain against dist/cargo-corolift
-                   (N rounds, CPU medians)
-  compare [--quick]
+                   (N rounds, CPU medians). --claims: only the seed article's five
+                   claims, re-measured (build/bench/claims.json). --dev: only the
+                   dev-profile builds of benches/compare/tokio_app under LLVM,
+                   corolift=off and corolift (N rounds; build/bench/dev/dev.json)
+  compare [--quick] [--ablation]
                    build, then build benches/compare/ with LLVM -O0/-O3/-Oz, stock cg_clif
                    (corolift=off) -O0/-O3, corolift -O0/-O3, corolift=all -O3 and the
                    LLVM driver -O0/-O3/-Oz, and benches/firmware/ for thumbv7em-none-eabihf
@@ -47,7 +53,13 @@ commands:
                    and write build/compare/report.{json,html} and results.md (the
                    summary and every table, for the README): resume bytes, states,
                    frames, size_of, .text, instructions (callgrind), compile times,
-                   firmware sections; --quick: a subset for CI, under a minute
+                   firmware sections; --quick: a subset for CI, under a minute.
+                   --ablation: instead, each pass removed from the default and alone
+                   on corolift=off (inline_child+flatten_child, with and without
+                   await_calls, as groups too), Cranelift and LLVM + corolift at -O0
+                   and -O3, over the benchmarks and the corpus (about 40 minutes;
+                   with --quick: Cranelift -O3, seed and four corpus programs);
+                   writes build/compare/ablation/
   fuzz [--count N] [--seed S] [--keep]
                    build, then generate N random async programs (seeds S.., default
                    100 from 1), run each under LLVM -O0 and corolift (default and

@@ -100,6 +100,40 @@ pub fn files_below(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// The programs of the differential corpus (`tests/corpus/*.rs`, not its `support/`
+/// modules), sorted by name.
+pub fn corpus_programs(root: &Path) -> Result<Vec<PathBuf>> {
+    let dir = root.join("tests/corpus");
+    let mut programs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .context(|| format!("cannot read {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "rs"))
+        .collect();
+    programs.sort();
+    Ok(programs)
+}
+
+/// `work` applied to every item, on as many threads as the machine has cores (at least
+/// one); the results come back in the items' order.
+pub fn parallel_map<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: std::sync::Mutex<Vec<Option<R>>> = std::sync::Mutex::new((0..items.len()).map(|_| None).collect());
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len()).max(1);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(item) = items.get(i) else { break };
+                    let result = work(item);
+                    results.lock().unwrap()[i] = Some(result);
+                }
+            });
+        }
+    });
+    results.into_inner().unwrap().into_iter().map(|r| r.expect("every item is worked on")).collect()
+}
+
 /// The instruction count callgrind prints on stderr (`Collected : N`, all threads).
 pub fn callgrind_instructions(stderr: &str) -> Option<u64> {
     stderr.lines().find_map(|l| l.split_once("Collected :")).and_then(|(_, n)| n.trim().parse().ok())

@@ -57,7 +57,7 @@ pub fn ensure_target(toolchain: &Toolchain) -> Result<(), String> {
 }
 
 /// One build of the firmware: its section sizes and its task futures' statics.
-fn build(
+pub(crate) fn build(
     dirs: &Dirs,
     toolchain: &Toolchain,
     project: &Path,

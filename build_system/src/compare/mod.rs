@@ -20,7 +20,8 @@
 //! `build/compare/report.html` (SVG bar charts, no network needed). A build that fails is
 //! reported in its row and the others go on.
 
-mod firmware;
+mod ablation;
+pub mod firmware;
 mod html;
 
 use std::collections::BTreeMap;
@@ -36,16 +37,19 @@ use crate::util::{Error, Result, callgrind_instructions, describe, median};
 
 pub struct Options {
     pub quick: bool,
+    /// `--ablation`: each pass without and alone instead of the comparison ([`ablation`]).
+    pub ablation: bool,
     /// Where the report goes (`build/compare` unless a test suite says otherwise).
     pub out_dir: Option<std::path::PathBuf>,
 }
 
 impl Options {
     pub fn parse(args: &[String]) -> Result<Options> {
-        let mut options = Options { quick: false, out_dir: None };
+        let mut options = Options { quick: false, ablation: false, out_dir: None };
         for arg in args {
             match arg.as_str() {
                 "--quick" => options.quick = true,
+                "--ablation" => options.ablation = true,
                 other => return Err(Error(format!("unknown compare option `{other}` (see ./y.sh help)"))),
             }
         }
@@ -143,6 +147,10 @@ impl BuildFigures {
 }
 
 pub fn compare(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()> {
+    if options.ablation {
+        let base = options.out_dir.clone().unwrap_or_else(|| dirs.build.join("compare"));
+        return ablation::ablation(dirs, toolchain, &base, &ablation::AblationOptions { quick: options.quick });
+    }
     let out = fresh_dir(options.out_dir.clone().unwrap_or_else(|| dirs.build.join("compare")));
     let bench_dir = dirs.root.join("benches/compare");
     let configs = configurations();
@@ -222,7 +230,7 @@ fn measure_program(
 ) -> std::result::Result<BuildFigures, String> {
     let source = bench_dir.join(format!("{}.rs", bench.name));
     let manual = bench_dir.join(format!("{}_manual.rs", bench.name));
-    let directives = Directives::read(&std::fs::read_to_string(&source).map_err(|e| format!("{}: {e}", source.display()))?);
+    let directives = Directives::of_file(&source)?;
     let exe = out.join(format!("{}-{}", bench.name, config.name));
     let manual_exe = out.join(format!("{}_manual-{}", bench.name, config.name));
     let report = exe.with_extension("jsonl");
@@ -254,14 +262,10 @@ fn measure_program(
         figures.llvm_frames = prologue_frames(&exe)?;
     }
     if lowers_with_report {
-        let text = std::fs::read_to_string(&report).map_err(|e| format!("no report at {}: {e}", report.display()))?;
-        let mut seen = std::collections::BTreeSet::new();
-        for line in text.lines() {
-            let v: Value = serde_json::from_str(line).map_err(|e| format!("bad report line: {e}"))?;
-            // A resume function compiled in several codegen units counts once.
-            if !seen.insert(v["symbol"].as_str().unwrap_or_default().to_string()) {
-                continue;
-            }
+        if !report.exists() {
+            return Err(format!("no report at {}", report.display()));
+        }
+        for v in crate::report_lines::read(&report)? {
             // The LLVM driver's lines carry no code figures: the symbol's size in the
             // executable (none when LLVM inlined it) and its prologue's frame.
             let symbol = v["symbol"].as_str().unwrap_or_default().to_string();
@@ -314,7 +318,7 @@ fn printed_sizes(output: &str) -> Vec<(String, u64)> {
 
 /// A program's output without its `size_of` lines, which legitimately differ between
 /// compilers (the rest must not).
-fn without_sizes(output: &str) -> String {
+pub(super) fn without_sizes(output: &str) -> String {
     output.lines().filter(|l| !l.starts_with("size_of ")).map(|l| format!("{l}\n")).collect()
 }
 
@@ -355,7 +359,7 @@ fn memory_figures(coroutines: &[Value]) -> MemoryFigures {
 /// 8 bytes per `push` and the `sub $N,%rsp` (x86-64; a `push %rbp` that sets up the frame
 /// pointer is not counted, as Cranelift's frame layout does not count it). Cranelift
 /// builds report their frames from Cranelift's frame layout instead.
-fn prologue_frames(exe: &Path) -> std::result::Result<BTreeMap<String, u64>, String> {
+pub(super) fn prologue_frames(exe: &Path) -> std::result::Result<BTreeMap<String, u64>, String> {
     let out = Command::new("objdump")
         .args(["-d", "--no-show-raw-insn", "--no-addresses"])
         .arg(exe)
@@ -399,7 +403,7 @@ fn prologue_frames(exe: &Path) -> std::result::Result<BTreeMap<String, u64>, Str
 }
 
 /// The `.text` section size of an executable (`size -A`).
-fn text_bytes(exe: &Path) -> std::result::Result<u64, String> {
+pub(super) fn text_bytes(exe: &Path) -> std::result::Result<u64, String> {
     let out = Command::new("size").arg("-A").arg(exe).output().map_err(|e| format!("cannot run size: {e}"))?;
     String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -411,7 +415,7 @@ fn text_bytes(exe: &Path) -> std::result::Result<u64, String> {
 }
 
 /// Runs `exe` under callgrind; returns its stdout and the instructions it executed.
-fn callgrind(exe: &Path, args: &[String], out: &Path) -> std::result::Result<(String, u64), String> {
+pub(super) fn callgrind(exe: &Path, args: &[String], out: &Path) -> std::result::Result<(String, u64), String> {
     let counts = out.join("callgrind.out");
     let mut cmd = Command::new("valgrind");
     cmd.arg("--tool=callgrind").arg(format!("--callgrind-out-file={}", counts.display())).arg(exe).args(args);
@@ -501,15 +505,9 @@ fn measure_tokio(
                 Some(_) => {}
             }
             let mut per_crate: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-            let mut seen = std::collections::BTreeSet::new();
             let mut coroutines = Vec::new();
-            for line in std::fs::read_to_string(&report).unwrap_or_default().lines() {
-                let Ok(v) = serde_json::from_str::<Value>(line) else { continue };
-                // Rebuilds of the application crate append its lines again, and a resume
-                // function compiled in several codegen units has a line per copy.
-                if !seen.insert(v["symbol"].as_str().unwrap_or_default().to_string()) {
-                    continue;
-                }
+            // Rebuilds of the application crate append its lines again: each symbol once.
+            for v in crate::report_lines::read(&report)? {
                 let entry = per_crate.entry(v["crate"].as_str().unwrap_or_default().to_string()).or_default();
                 entry.0 += 1;
                 entry.1 += v["resume_bytes"].as_u64().unwrap_or(0);
@@ -661,12 +659,12 @@ fn build_report(results: &[(String, Vec<(String, BuildFigures)>)], tokio: Option
     })
 }
 
-fn today() -> String {
+pub(super) fn today() -> String {
     Command::new("date").arg("+%Y-%m-%d").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default()
 }
 
 /// The commit the comparison ran on, marked when the working tree had changes.
-fn commit() -> String {
+pub(super) fn commit() -> String {
     let out = |args: &[&str]| Command::new("git").args(args).output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
     let hash = out(&["rev-parse", "--short", "HEAD"]);
     let dirty = !out(&["status", "--porcelain", "--untracked-files=no"]).is_empty();
@@ -674,7 +672,7 @@ fn commit() -> String {
 }
 
 /// Cores, CPU model and system of this machine.
-fn machine() -> String {
+pub(super) fn machine() -> String {
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let model = cpuinfo.lines().find_map(|l| l.strip_prefix("model name").and_then(|r| r.split_once(':')).map(|(_, m)| m.trim().to_string()));
@@ -748,7 +746,7 @@ fn write_results(out: &Path, report: &Value, tables: &str) -> Result<()> {
     Ok(())
 }
 
-fn rustc_version() -> String {
+pub(super) fn rustc_version() -> String {
     Command::new("rustc").args(["+nightly", "--version"]).output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default()
 }
 

@@ -36,8 +36,6 @@ mod generate;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::compile::{Backend, BuildConfig, Directives, compile_program};
@@ -152,22 +150,7 @@ pub fn fuzz(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()>
         env.root.display()
     );
     let started = Instant::now();
-    let next = AtomicUsize::new(0);
-    let outcomes: Mutex<Vec<(u64, Outcome)>> = Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..2.min(seeds.len()) {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(&seed) = seeds.get(i) else { break };
-                    let outcome = fuzz_one(&env, seed);
-                    outcomes.lock().unwrap().push((seed, outcome));
-                }
-            });
-        }
-    });
-    let mut outcomes = outcomes.into_inner().unwrap();
-    outcomes.sort_by_key(|(seed, _)| *seed);
+    let outcomes: Vec<(u64, Outcome)> = crate::util::parallel_map(&seeds, |&seed| (seed, fuzz_one(&env, seed)));
     let diverged: Vec<(u64, &Vec<&'static str>)> = outcomes
         .iter()
         .filter_map(|(s, o)| if let Outcome::Diverged(configs) = o { Some((*s, configs)) } else { None })

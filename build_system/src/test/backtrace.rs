@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::Command;
 
 use super::Env;
-use crate::compile::{Backend, BuildConfig, Directives, compile_program};
+use crate::compile::{Backend, BuildConfig, compile_file};
 use crate::util::{Result, files_below};
 
 /// A frame the backtrace must show: `function` at `file:line`.
@@ -78,7 +78,7 @@ fn check_program(
     if corolift {
         extra.push(format!("-Cllvm-args=corolift-report={}", report.display()));
     }
-    compile_program(env.dirs, env.toolchain, config, program, &Directives::read(&source), &exe, &extra)?;
+    compile_file(env.dirs, env.toolchain, config, program, &exe, &extra)?;
     let out = Command::new(&exe).env("RUST_BACKTRACE", "1").output().map_err(|e| e.to_string())?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     if out.status.code() != Some(101) {
@@ -174,7 +174,6 @@ fn forwarded_variable(env: &Env, out_dir: &Path) {
     ];
     for config in &configs {
         let result = (|| -> std::result::Result<(), String> {
-            let source = std::fs::read_to_string(&program).map_err(|e| e.to_string())?;
             let exe = out_dir.join(format!("forwarded_argument.{}", config.name));
             let report = out_dir.join(format!("forwarded_argument.{}.jsonl", config.name));
             let _ = std::fs::remove_file(&report);
@@ -182,7 +181,7 @@ fn forwarded_variable(env: &Env, out_dir: &Path) {
             if config.backend != Backend::Llvm {
                 extra.push(format!("-Cllvm-args=corolift-report={}", report.display()));
             }
-            compile_program(env.dirs, env.toolchain, config, &program, &Directives::read(&source), &exe, &extra).map_err(|e| e.to_string())?;
+            compile_file(env.dirs, env.toolchain, config, &program, &exe, &extra)?;
             if config.backend != Backend::Llvm {
                 let lines = std::fs::read_to_string(&report).map_err(|e| format!("no report: {e}"))?;
                 let applied = lines.lines().any(|l| {

@@ -4,6 +4,10 @@
 //! corolift's resume functions are smaller than stock cg_clif's at -O3. The LLVM driver's
 //! rows are there, with instruction counts and sizes; results.md has the summary and the
 //! tables, and the HTML opens with the summary.
+//!
+//! `./y.sh compare --ablation --quick` runs too: every pass has a "without" and an "alone"
+//! row, each row's programs printed what the default's did, a pass changes something
+//! when it applies, and the default's figures lie between corolift=off's and the rows'.
 
 use serde_json::Value;
 
@@ -28,7 +32,7 @@ const EXPECTED_CONFIGS: [&str; 11] = [
 
 pub fn run(env: &Env) -> Result<()> {
     let out_dir = env.scratch("compare");
-    let options = compare::Options { quick: true, out_dir: Some(out_dir.clone()) };
+    let options = compare::Options { quick: true, ablation: false, out_dir: Some(out_dir.clone()) };
     let outcome = compare::compare(env.dirs, env.toolchain, &options);
     env.tally.record("compare_quick", "compare --quick runs without a failed build", outcome.map_err(|e| e.0));
     let result = (|| -> std::result::Result<(), String> {
@@ -75,5 +79,49 @@ pub fn run(env: &Env) -> Result<()> {
         Ok(())
     })();
     env.tally.record("compare_quick", "report.json and report.html hold the figures", result);
+    ablation(env, &out_dir);
     Ok(())
+}
+
+fn ablation(env: &Env, out_dir: &std::path::Path) {
+    let options = compare::Options { quick: true, ablation: true, out_dir: Some(out_dir.to_path_buf()) };
+    let outcome = compare::compare(env.dirs, env.toolchain, &options);
+    env.tally.record("compare_quick", "compare --ablation --quick: every row printed what the default printed", outcome.map_err(|e| e.0));
+    let result = (|| -> std::result::Result<(), String> {
+        let dir = out_dir.join("ablation");
+        let text = std::fs::read_to_string(dir.join("report.json")).map_err(|e| format!("no ablation report.json: {e}"))?;
+        let report: Value = serde_json::from_str(&text).map_err(|e| format!("ablation report.json: {e}"))?;
+        let rows = report["rows"].as_array().ok_or("no rows")?;
+        let row = |label: &str| rows.iter().find(|r| r["row"] == label);
+        let resume = |r: &Value| r["benchmarks"]["resume_bytes"].as_u64().unwrap_or(0) + r["corpus"]["resume_bytes"].as_u64().unwrap_or(0);
+        let (off, default) = (row("off").ok_or("no off row")?, row("default").ok_or("no default row")?);
+        if resume(default) >= resume(off) {
+            return Err(format!("default resume bytes {} not below corolift=off's {}", resume(default), resume(off)));
+        }
+        for pass in report["passes"].as_array().ok_or("no pass list")?.iter().filter_map(|p| p.as_str()) {
+            let (without, alone) = (row(&format!("without {pass}")), row(&format!("{pass} alone")));
+            let (Some(without), Some(alone)) = (without, alone) else {
+                return Err(format!("{pass}: no without/alone rows"));
+            };
+            // On these programs every pass that applied somewhere changes bytes, frames
+            // or sizes: an ablation row equal to its reference while the pass applied
+            // would mean the knob did not reach the compiler.
+            let applied = alone["coroutines_applied"].as_u64().unwrap_or(0);
+            let figures = |r: &Value| (r["benchmarks"].clone(), r["corpus"].clone());
+            if applied > 0 && figures(alone) == figures(off) {
+                return Err(format!("{pass} applied to {applied} coroutines alone, yet nothing changed against corolift=off"));
+            }
+            if without["failures"].as_array().is_some_and(|f| !f.is_empty()) {
+                return Err(format!("without {pass}: {}", without["failures"]));
+            }
+        }
+        for file in ["report.html", "results.md"] {
+            let text = std::fs::read_to_string(dir.join(file)).map_err(|e| format!("no ablation {file}: {e}"))?;
+            if !text.contains("without flatten_child") || !text.contains("inline_child+flatten_child alone") {
+                return Err(format!("ablation {file} lacks the rows"));
+            }
+        }
+        Ok(())
+    })();
+    env.tally.record("compare_quick", "the ablation's rows, report.json, report.html and results.md", result);
 }

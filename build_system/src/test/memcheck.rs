@@ -23,8 +23,7 @@ fn configs() -> Vec<BuildConfig> {
 }
 
 fn check(env: &Env, config: &BuildConfig, program: &Path, out_dir: &Path) -> std::result::Result<(), String> {
-    let source = std::fs::read_to_string(program).map_err(|e| e.to_string())?;
-    let directives = Directives::read(&source);
+    let directives = Directives::of_file(program)?;
     let stem = program.file_stem().unwrap().to_string_lossy().into_owned();
     let exe = out_dir.join(format!("{stem}-{}", config.name));
     compile_program(env.dirs, env.toolchain, config, program, &directives, &exe, &[])?;

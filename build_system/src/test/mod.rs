@@ -134,31 +134,13 @@ impl Env<'_> {
 
     /// The corpus programs, sorted by name.
     pub fn corpus(&self) -> Result<Vec<PathBuf>> {
-        let dir = self.dirs.root.join("tests/corpus");
-        let mut programs: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map_err(|e| crate::util::Error(format!("cannot read {}: {e}", dir.display())))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "rs"))
-            .collect();
-        programs.sort();
-        Ok(programs)
+        crate::util::corpus_programs(&self.dirs.root)
     }
 }
 
-/// Runs `work` over `items` on two threads (the machines have two cores).
+/// Runs `work` over `items` on every core.
 pub fn parallel<T: Sync>(items: &[T], work: impl Fn(&T) + Sync) {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    std::thread::scope(|scope| {
-        for _ in 0..2 {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    let Some(item) = items.get(i) else { break };
-                    work(item);
-                }
-            });
-        }
-    });
+    crate::util::parallel_map(items, work);
 }
 
 pub fn test(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()> {

@@ -91,8 +91,7 @@ fn check_line(line: &Value) -> std::result::Result<(), String> {
 
 /// Compiles `program` to an object with the report knob, then checks its lines.
 fn check_program(env: &Env, config: &BuildConfig, program: &Path, out_dir: &Path) -> std::result::Result<Vec<Value>, String> {
-    let source = std::fs::read_to_string(program).map_err(|e| e.to_string())?;
-    let directives = Directives::read(&source);
+    let directives = Directives::of_file(program)?;
     let stem = program.file_stem().unwrap().to_string_lossy().into_owned();
     let report = out_dir.join(format!("{stem}.{}.jsonl", config.name));
     let object = out_dir.join(format!("{stem}.{}.o", config.name));

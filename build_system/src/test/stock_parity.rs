@@ -26,8 +26,7 @@ pub fn same_symbols(env: &Env, suite: &str, pairs: &[(BuildConfig, BuildConfig)]
         parallel(&programs, |program| {
             let name = program.file_stem().unwrap().to_string_lossy().into_owned();
             let result = (|| {
-                let source = std::fs::read_to_string(program).map_err(|e| e.to_string())?;
-                let directives = Directives::read(&source);
+                let directives = Directives::of_file(program)?;
                 let mut symbols = Vec::new();
                 for config in [stock, off] {
                     let object = out_dir.join(format!("{name}.{}.o", config.name));

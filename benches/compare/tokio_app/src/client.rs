@@ -95,7 +95,7 @@ where
         _ => {
             writer.write_all(b"ERR expected HELLO\n").await?;
             writer.shutdown().await?;
-            return Err(AppError::new(format!("bad greeting {line:?}")));
+            bail!("bad greeting {line:?}");
         }
     };
     writer
@@ -132,7 +132,7 @@ where
     })
 }
 
-/// The request lines of client `ns`: a pure function of the namespace and the count.
+/// The request lines of one client: a pure function of the seed and the count.
 fn client_lines(seed: u64, count: u64) -> Vec<String> {
     let mut rng = Rng::new(seed);
     (0..count).map(|_| gen_line(&mut rng, 24)).collect()
@@ -162,7 +162,7 @@ where
     wr.write_all(format!("HELLO {ns}\n").as_bytes()).await?;
     let welcome = responses.next_line().await?;
     if welcome.as_deref() != Some(format!("WELCOME {ns}").as_str()) {
-        return Err(AppError::new(format!("{ns}: bad welcome {welcome:?}")));
+        bail!("{ns}: bad welcome {welcome:?}");
     }
 
     let tail = ["SESSION".to_owned(), "QUIT".to_owned()];
@@ -197,14 +197,12 @@ where
         sent?;
         let received = received?;
         if received.len() != batch.len() {
-            return Err(AppError::new(format!("{ns}: connection closed early")));
+            bail!("{ns}: connection closed early");
         }
         for (line, got) in batch.iter().zip(&received) {
             let want = model.apply_line(line);
             if *got != want.to_string() {
-                return Err(AppError::new(format!(
-                    "{ns}: {line:?} got {got:?}, want {want}"
-                )));
+                bail!("{ns}: {line:?} got {got:?}, want {want}");
             }
             report.requests += 1;
             report.errors += want.is_err() as u64;
@@ -213,9 +211,7 @@ where
         }
     }
     if let Some(extra) = responses.next_line().await? {
-        return Err(AppError::new(format!(
-            "{ns}: unexpected line after BYE: {extra:?}"
-        )));
+        bail!("{ns}: unexpected line after BYE: {extra:?}");
     }
     wr.shutdown().await?;
     Ok(report)
@@ -272,11 +268,11 @@ fn reconcile(
     conns: &BTreeMap<String, ConnReport>,
 ) -> Result<PhaseReport, AppError> {
     if clients.len() != conns.len() {
-        return Err(AppError::new(format!(
+        bail!(
             "{name}: {} clients, {} connections",
             clients.len(),
             conns.len()
-        )));
+        );
     }
     let mut phase = PhaseReport {
         name,
@@ -295,9 +291,7 @@ fn reconcile(
             || conn.errors != client.errors
             || conn.bytes_in != client.bytes_out + hello
         {
-            return Err(AppError::new(format!(
-                "{name}: {ns}: server saw {conn:?}, client {client:?}"
-            )));
+            bail!("{name}: {ns}: server saw {conn:?}, client {client:?}");
         }
         phase.requests += client.requests;
         phase.errors += client.errors;

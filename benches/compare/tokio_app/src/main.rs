@@ -9,6 +9,13 @@
 // timings, ports or addresses) and exits 0; exits 1 on any inconsistency, 2 on bad usage.
 // The leading `size_of ...` lines are future sizes and depend on the compiler.
 
+/// Returns early with an [`AppError`] built from a format string.
+macro_rules! bail {
+    ($($arg:tt)*) => {
+        return Err($crate::AppError::new(format!($($arg)*)))
+    };
+}
+
 mod client;
 mod pipeline;
 mod protocol;
@@ -33,8 +40,8 @@ const DUPLEX_SESSIONS: usize = 2;
 pub struct AppError(String);
 
 impl AppError {
-    pub fn new(message: String) -> AppError {
-        AppError(message)
+    pub fn new(message: impl Into<String>) -> AppError {
+        AppError(message.into())
     }
 }
 
@@ -151,18 +158,13 @@ async fn run(n: u64) -> Result<(), AppError> {
     );
 
     if live.load(Ordering::SeqCst) != 0 {
-        return Err(AppError::new("a connection is still open".to_owned()));
+        bail!("a connection is still open");
     }
     if store.in_flight() != 0 {
-        return Err(AppError::new(format!(
-            "{} store operations still in flight",
-            store.in_flight()
-        )));
+        bail!("{} store operations still in flight", store.in_flight());
     }
     if records != stats.writes + stats.deletes {
-        return Err(AppError::new(format!(
-            "journal has {records} records for {stats:?}"
-        )));
+        bail!("journal has {records} records for {stats:?}");
     }
 
     let requests = tcp.requests + pipe.jobs + mem.requests;

@@ -75,7 +75,7 @@ async fn render_job(seq: u64) -> Job {
     let mut rng = Rng::new(0x51_7e ^ seq.wrapping_mul(0x1000_0000_01b3));
     // Pipeline requests use a wider key space than the interactive clients.
     let line = gen_line(&mut rng, 48);
-    if seq % 64 == 0 {
+    if seq.is_multiple_of(64) {
         tokio::task::yield_now().await;
     }
     Job { seq, line }
@@ -88,23 +88,23 @@ async fn produce(n: u64, jobs: mpsc::Sender<Job>, live: Arc<AtomicUsize>) -> Res
     while let Some(job) = source.next().await {
         jobs.send(job)
             .await
-            .map_err(|_| AppError::new("pipeline: parser went away".to_owned()))?;
+            .map_err(|_| AppError::new("pipeline: parser went away"))?;
         sent += 1;
     }
     Ok(sent)
 }
 
+/// Requests on a key (and scans, by prefix) always go to the same shard; the rest are
+/// spread by sequence number.
 fn shard_of(parsed: &Parsed, shards: usize) -> usize {
-    match &parsed.parsed {
-        Ok(cmd) => match cmd.key() {
-            Some(key) => (fnv(FNV_OFFSET, key.as_bytes()) % shards as u64) as usize,
-            None => match cmd {
-                Command::Scan(prefix, _) => prefix.len() % shards,
-                _ => (parsed.seq % shards as u64) as usize,
-            },
-        },
-        Err(_) => (parsed.seq % shards as u64) as usize,
-    }
+    let hash = match &parsed.parsed {
+        Ok(Command::Scan(prefix, _)) => fnv(FNV_OFFSET, prefix.as_bytes()),
+        Ok(cmd) => cmd
+            .key()
+            .map_or(parsed.seq, |key| fnv(FNV_OFFSET, key.as_bytes())),
+        Err(_) => parsed.seq,
+    };
+    (hash % shards as u64) as usize
 }
 
 async fn parse_stage(
@@ -159,9 +159,7 @@ async fn shard_stage(
         let want = model.apply(&parsed);
         let got = handler.respond(parsed).await;
         if got != want {
-            return Err(AppError::new(format!(
-                "pipeline shard {shard}: seq {seq}: got {got}, want {want}"
-            )));
+            bail!("pipeline shard {shard}: seq {seq}: got {got}, want {want}");
         }
         let done = Done {
             seq,
@@ -219,10 +217,7 @@ async fn aggregate(
     }
     if acc.next != n || !acc.pending.is_empty() {
         let _ = cancel.send(true);
-        return Err(AppError::new(format!(
-            "pipeline: folded {} of {n} results",
-            acc.next
-        )));
+        bail!("pipeline: folded {} of {n} results", acc.next);
     }
     Ok(acc)
 }
@@ -268,14 +263,10 @@ pub async fn run_pipeline(
     let produced = produced?;
     let acc = aggregated?;
     if produced != n || parsed != n || shard_ops.iter().sum::<u64>() != n {
-        return Err(AppError::new(format!(
-            "pipeline: produced {produced}, parsed {parsed}, executed {shard_ops:?}"
-        )));
+        bail!("pipeline: produced {produced}, parsed {parsed}, executed {shard_ops:?}");
     }
     if live.load(Ordering::SeqCst) != 0 {
-        return Err(AppError::new(
-            "pipeline: a stage is still running".to_owned(),
-        ));
+        bail!("pipeline: a stage is still running");
     }
     Ok(PipelineReport {
         jobs: n,

@@ -57,7 +57,7 @@ impl Command {
 pub enum ParseError {
     Empty,
     Unknown(String),
-    Arity(&'static str),
+    Arity(String),
     BadInt(String),
     BadToken(String),
 }
@@ -105,10 +105,9 @@ pub fn parse(line: &str) -> Result<Command, ParseError> {
         ("SESSION", []) => Command::Session,
         ("QUIT", []) => Command::Quit,
         ("HELLO", [ns]) => Command::Hello(token(ns)?),
-        ("PING" | "SESSION" | "QUIT", _) => return Err(ParseError::Arity("PING/SESSION/QUIT")),
-        ("GET" | "DEL" | "HELLO", _) => return Err(ParseError::Arity("GET/DEL/HELLO")),
-        ("SET" | "INCR" | "APPEND" | "SCAN", _) => {
-            return Err(ParseError::Arity("SET/INCR/APPEND/SCAN"));
+        (name @ ("PING" | "GET" | "SET" | "DEL" | "INCR" | "APPEND" | "SCAN"), _)
+        | (name @ ("SESSION" | "QUIT" | "HELLO"), _) => {
+            return Err(ParseError::Arity(name.to_owned()));
         }
         (other, _) => return Err(ParseError::Unknown(other.to_owned())),
     };

@@ -150,30 +150,7 @@ impl Store {
     pub async fn set(&self, key: &str, value: Value) -> Option<Value> {
         let _op = OpGuard::new(&self.in_flight);
         let mut data = self.data.write().await;
-        let (version, previous) = match data.get_mut(key) {
-            Some(entry) => {
-                entry.version += 1;
-                (
-                    entry.version,
-                    Some(std::mem::replace(&mut entry.value, value.clone())),
-                )
-            }
-            None => {
-                data.insert(
-                    key.to_owned(),
-                    Entry {
-                        value: value.clone(),
-                        version: 1,
-                    },
-                );
-                (1, None)
-            }
-        };
-        // The write lock is held while the journal is updated, like a write-ahead log.
-        self.journal_write(key, &value, version).await;
-        drop(data);
-        self.record(Op::Write).await;
-        previous
+        self.put(&mut data, key, value).await
     }
 
     pub async fn delete(&self, key: &str) -> bool {
@@ -181,8 +158,8 @@ impl Store {
         let removed = self.data.write().await.remove(key);
         match removed {
             Some(entry) => {
-                self.journal_write(key, &Value::Text(String::new()), entry.version + 1)
-                    .await;
+                let tombstone = Value::Text(String::new());
+                self.journal_write(key, &tombstone, entry.version + 1).await;
                 self.record(Op::Delete).await;
                 true
             }
@@ -197,60 +174,53 @@ impl Store {
         let _op = OpGuard::new(&self.in_flight);
         let mut data = self.data.write().await;
         let current = match data.get(key) {
-            Some(entry) => match coerce_int(&entry.value).await {
-                Ok(v) => v,
-                Err(e) => {
-                    drop(data);
-                    self.record(Op::Failed).await;
-                    return Err(e);
-                }
-            },
-            None => 0,
+            Some(entry) => coerce_int(&entry.value).await,
+            None => Ok(0),
         };
-        let Some(next) = current.checked_add(by) else {
-            drop(data);
-            self.record(Op::Failed).await;
-            return Err(StoreError::Overflow);
-        };
-        let entry = data.entry(key.to_owned()).or_insert(Entry {
-            value: Value::Int(0),
-            version: 0,
-        });
-        entry.value = Value::Int(next);
-        entry.version += 1;
-        let version = entry.version;
-        self.journal_write(key, &Value::Int(next), version).await;
-        drop(data);
-        self.record(Op::Write).await;
-        Ok(next)
+        match current.and_then(|c| c.checked_add(by).ok_or(StoreError::Overflow)) {
+            Ok(next) => {
+                self.put(&mut data, key, Value::Int(next)).await;
+                Ok(next)
+            }
+            Err(e) => self.fail(e).await,
+        }
     }
 
     /// Appends `suffix` to the text form of the value and returns the new length.
     pub async fn append(&self, key: &str, suffix: &str) -> Result<usize, StoreError> {
         let _op = OpGuard::new(&self.in_flight);
         let mut data = self.data.write().await;
-        let mut text = match data.get(key) {
-            Some(entry) => entry.value.to_string(),
-            None => String::new(),
-        };
+        let mut text = data
+            .get(key)
+            .map(|e| e.value.to_string())
+            .unwrap_or_default();
         if text.len() + suffix.len() > MAX_VALUE_LEN {
-            drop(data);
-            self.record(Op::Failed).await;
-            return Err(StoreError::TooLong);
+            return self.fail(StoreError::TooLong).await;
         }
         text.push_str(suffix);
         let len = text.len();
-        let entry = data.entry(key.to_owned()).or_insert(Entry {
-            value: Value::Int(0),
-            version: 0,
-        });
-        entry.value = Value::Text(text);
-        entry.version += 1;
-        let (value, version) = (entry.value.clone(), entry.version);
-        self.journal_write(key, &value, version).await;
-        drop(data);
-        self.record(Op::Write).await;
+        self.put(&mut data, key, Value::Text(text)).await;
         Ok(len)
+    }
+
+    /// Writes one entry of the locked map and journals it while the write lock is held,
+    /// like a write-ahead log. Returns the previous value.
+    async fn put(
+        &self,
+        data: &mut BTreeMap<String, Entry>,
+        key: &str,
+        value: Value,
+    ) -> Option<Value> {
+        let version = data.get(key).map_or(1, |e| e.version + 1);
+        self.journal_write(key, &value, version).await;
+        let previous = data.insert(key.to_owned(), Entry { value, version });
+        self.record(Op::Write).await;
+        previous.map(|e| e.value)
+    }
+
+    async fn fail<T>(&self, e: StoreError) -> Result<T, StoreError> {
+        self.record(Op::Failed).await;
+        Err(e)
     }
 
     /// The keys starting with `prefix`, in order, at most `limit` of them.
