@@ -30,6 +30,13 @@
 //! somewhere, `&(*_16).f` elsewhere) stays in memory.
 //!
 //! Precondition: some local is borrowed, and every borrow of it starts with a `Deref`.
+//!
+//! Why not rustc's `borrowed_locals`: it answers "whose address is taken", and counts
+//! no borrow whose place goes through a `Deref` anywhere. This step needs the question
+//! cg_clif's SSA analysis asks, which counts every `&`/`&raw` of a place of the local,
+//! narrowed by exactly one case: a place whose *first* projection is the `Deref`, which
+//! cg_clif lowers by reading the local's value. `&(*(_5.0)).x` is not borrowed for rustc
+//! yet puts `_5` in memory for cg_clif, so the two sets differ.
 
 use corolift_lowering::passes::PassOutcome;
 use rustc_index::bit_set::DenseBitSet;

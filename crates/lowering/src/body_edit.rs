@@ -1,5 +1,5 @@
-//! Small MIR editing tools the passes share: reachability, a conservative liveness of
-//! locals, renumbering of coroutine variants, and demotion of a variant's fields to
+//! Small MIR editing tools the passes share: reachability, liveness of locals (rustc's
+//! analyses), renumbering of coroutine variants, and demotion of a variant's fields to
 //! ordinary locals.
 //!
 //! rustc's own `MirPatch` and `simplify_cfg` are private to rustc_mir_transform, so the
@@ -8,12 +8,14 @@
 use rustc_abi::{FieldIdx, VariantIdx};
 use rustc_index::bit_set::DenseBitSet;
 use rustc_index::IndexVec;
-use rustc_middle::mir::visit::{MutVisitor, NonUseContext, PlaceContext, Visitor};
+use rustc_middle::mir::visit::{MutVisitor, PlaceContext, Visitor};
 use rustc_middle::mir::{
     BasicBlock, Body, Local, Location, Place, PlaceElem, ProjectionElem, Statement,
-    StatementKind, TerminatorKind, traversal,
+    StatementKind, Terminator, TerminatorKind, traversal,
 };
 use rustc_middle::ty::TyCtxt;
+use rustc_mir_dataflow::Analysis;
+use rustc_mir_dataflow::impls::{MaybeBorrowedLocals, MaybeLiveLocals};
 
 /// Blocks reachable from the start block (before monomorphization).
 pub fn reachable_blocks(body: &Body<'_>) -> DenseBitSet<BasicBlock> {
@@ -75,90 +77,32 @@ pub fn remove_unreachable_blocks(body: &mut Body<'_>) -> usize {
     count - next
 }
 
-/// Locals that may be read before they are written again, at the entry of each block.
+/// Locals that may be read before they are written again, at the entry of each block:
+/// rustc's `MaybeLiveLocals`, joined with `MaybeBorrowedLocals`.
 ///
-/// Deliberately coarse: only a whole-local `Assign`, or a call's whole-local destination
-/// on the call's return edge, kills a local; any other mention (a projection write, a
-/// drop, a borrow) counts as a read. Storage
-/// markers and debug info do not count. Over-approximating liveness only makes the
-/// passes that ask decline more often.
+/// `MaybeLiveLocals` sees only direct reads; rustc's documentation pairs it with
+/// `MaybeBorrowedLocals` for anything that asks whether a value may still be needed,
+/// because a local whose address was taken can be read through the pointer. A local that
+/// may be borrowed at a block's entry therefore counts as live there.
 pub struct LiveLocals {
     live_in: IndexVec<BasicBlock, DenseBitSet<Local>>,
 }
 
 impl LiveLocals {
-    pub fn compute(body: &Body<'_>) -> LiveLocals {
-        let n = body.local_decls.len();
-        let blocks = &body.basic_blocks;
-        // Per block: locals read before any kill (gen), and locals killed (kill).
-        let mut gens = IndexVec::from_elem(DenseBitSet::new_empty(n), blocks);
-        let mut kills = IndexVec::from_elem(DenseBitSet::new_empty(n), blocks);
-        for (bb, data) in blocks.iter_enumerated() {
-            let (g, k) = (&mut gens[bb], &mut kills[bb]);
-            let mut reads = LocalReads::default();
-            let end = Location { block: bb, statement_index: data.statements.len() };
-            match &data.terminator().kind {
-                // A call writes a whole-local destination on its return edge only (see below).
-                TerminatorKind::Call { func, args, destination, .. } if destination.as_local().is_some() => {
-                    reads.visit_operand(func, end);
-                    for arg in args.iter() {
-                        reads.visit_operand(&arg.node, end);
-                    }
-                }
-                _ => reads.visit_terminator(data.terminator(), end),
-            }
-            for local in reads.0.drain(..) {
-                g.insert(local);
-            }
-            for (index, stmt) in data.statements.iter().enumerate().rev() {
-                let location = Location { block: bb, statement_index: index };
-                if let StatementKind::Assign(assign) = &stmt.kind
-                    && let Some(local) = assign.0.as_local()
-                {
-                    g.remove(local);
-                    k.insert(local);
-                    reads.visit_rvalue(&assign.1, location);
-                } else {
-                    reads.visit_statement(stmt, location);
-                }
-                for local in reads.0.drain(..) {
-                    g.insert(local);
-                    k.remove(local);
-                }
-            }
-        }
-        let mut live_in = gens.clone();
-        let mut changed = true;
-        while changed {
-            changed = false;
-            for bb in blocks.indices().rev() {
-                let mut out = DenseBitSet::new_empty(n);
-                let call_return = match &blocks[bb].terminator().kind {
-                    TerminatorKind::Call { destination, target: Some(target), .. } => {
-                        destination.as_local().map(|local| (*target, local))
-                    }
-                    _ => None,
-                };
-                for succ in blocks[bb].terminator().successors() {
-                    match call_return {
-                        Some((target, destination)) if target == succ => {
-                            let mut from_target = live_in[succ].clone();
-                            from_target.remove(destination);
-                            out.union(&from_target);
-                        }
-                        _ => {
-                            out.union(&live_in[succ]);
-                        }
-                    }
-                }
-                out.subtract(&kills[bb]);
-                out.union(&gens[bb]);
-                if out != live_in[bb] {
-                    live_in[bb] = out;
-                    changed = true;
-                }
-            }
-        }
+    pub fn compute<'tcx>(tcx: TyCtxt<'tcx>, body: &Body<'tcx>) -> LiveLocals {
+        let mut live = MaybeLiveLocals.iterate_to_fixpoint(tcx, body, None).into_results_cursor(body);
+        let mut borrowed = MaybeBorrowedLocals.iterate_to_fixpoint(tcx, body, None).into_results_cursor(body);
+        let live_in = body
+            .basic_blocks
+            .indices()
+            .map(|block| {
+                live.seek_to_block_start(block);
+                let mut at_entry = live.get().clone();
+                borrowed.seek_to_block_start(block);
+                at_entry.union(borrowed.get());
+                at_entry
+            })
+            .collect();
         LiveLocals { live_in }
     }
 
@@ -167,14 +111,46 @@ impl LiveLocals {
     }
 }
 
-/// Every local a statement, rvalue or terminator mentions, except in storage markers.
-#[derive(Default)]
-struct LocalReads(Vec<Local>);
+/// The locals a piece of MIR mentions, in visiting order (a local mentioned twice is
+/// listed twice). The one "which locals does this mention" walk of the passes.
+pub struct Mentions {
+    /// Leave out storage markers and debug info (`PlaceContext::NonUse`): only uses
+    /// (reads, writes, borrows, drops).
+    uses_only: bool,
+    pub locals: Vec<Local>,
+}
 
-impl<'tcx> Visitor<'tcx> for LocalReads {
+impl Mentions {
+    /// Every mention, storage markers and debug info included.
+    pub fn all() -> Mentions {
+        Mentions { uses_only: false, locals: Vec::new() }
+    }
+
+    /// Uses only: no storage markers, no debug info.
+    pub fn uses() -> Mentions {
+        Mentions { uses_only: true, locals: Vec::new() }
+    }
+
+    pub fn of_statement(mut self, statement: &Statement<'_>) -> Vec<Local> {
+        self.visit_statement(statement, Location::START);
+        self.locals
+    }
+
+    pub fn of_terminator(mut self, terminator: &Terminator<'_>) -> Vec<Local> {
+        self.visit_terminator(terminator, Location::START);
+        self.locals
+    }
+
+    pub fn of_body(mut self, body: &Body<'_>) -> Vec<Local> {
+        self.visit_body(body);
+        self.locals
+    }
+}
+
+impl<'tcx> Visitor<'tcx> for Mentions {
     fn visit_local(&mut self, local: Local, context: PlaceContext, _: Location) {
-        if !matches!(context, PlaceContext::NonUse(NonUseContext::StorageLive | NonUseContext::StorageDead | NonUseContext::VarDebugInfo)) {
-            self.0.push(local);
+        if !(self.uses_only && matches!(context, PlaceContext::NonUse(_))) {
+            self.locals.push(local);
         }
     }
 }
@@ -308,7 +284,13 @@ pub fn edit_switch(
     else {
         panic!("edit_switch: {block:?} does not end in a switchInt");
     };
-    let arms: Vec<(u128, BasicBlock)> = targets.iter().filter_map(|(v, t)| edit(v, t)).collect();
+    rebuild_arms(targets, |arms| arms.into_iter().filter_map(|(v, t)| edit(v, t)).collect());
+}
+
+/// Replaces a switch's `value -> target` arms by what `rebuild` makes of them (in order);
+/// the otherwise target stays.
+pub fn rebuild_arms(targets: &mut rustc_middle::mir::SwitchTargets, rebuild: impl FnOnce(Vec<(u128, BasicBlock)>) -> Vec<(u128, BasicBlock)>) {
+    let arms = rebuild(targets.iter().collect());
     *targets = rustc_middle::mir::SwitchTargets::new(arms.into_iter(), targets.otherwise());
 }
 

@@ -15,6 +15,7 @@
 //! | `corolift=-<pass>,-<pass>` | the default without these passes (an ablation) |
 //! | `corolift-report=<file>` | append one JSON line per codegened resume function |
 //! | `corolift-dump=<dir>` | write each coroutine's MIR before and after lowering, and its recovered machine |
+//! | `corolift-verify` | run the verifier ([`crate::verify`]) after every pass that changed a body (always on in a backend built with debug assertions) |
 //! | `corolift-backend=llvm` | set by the LLVM driver (`dist/rustc-corolift-llvm`), not by users: the Cranelift-only passes do not run |
 
 use std::path::PathBuf;
@@ -46,6 +47,8 @@ pub struct Knobs {
     pub passes: PassSelection,
     pub report: Option<PathBuf>,
     pub dump: Option<PathBuf>,
+    /// Run the verifier between passes (`corolift-verify`).
+    pub verify: bool,
     pub backend: Backend,
     /// The build optimizes for speed (opt-level 1 to 3, not `s` or `z`); set by the host
     /// from the session. Under the LLVM driver the default then leaves out the passes marked
@@ -55,7 +58,7 @@ pub struct Knobs {
 
 impl Default for Knobs {
     fn default() -> Self {
-        Knobs { passes: PassSelection::Default, report: None, dump: None, backend: Backend::Cranelift, for_speed: false }
+        Knobs { passes: PassSelection::Default, report: None, dump: None, verify: false, backend: Backend::Cranelift, for_speed: false }
     }
 }
 
@@ -69,7 +72,7 @@ fn valid_words() -> String {
     format!(
         "valid corolift knobs: corolift=off, corolift=default, corolift=all, \
          corolift=<pass>[,<pass>...], corolift=-<pass>[,-<pass>...] (the default without them), \
-         corolift-report=<file>, corolift-dump=<dir>; \
+         corolift-report=<file>, corolift-dump=<dir>, corolift-verify; \
          valid passes: {}",
         if passes.is_empty() { "(none)".to_string() } else { passes.join(", ") }
     )
@@ -90,6 +93,10 @@ impl Knobs {
     }
 
     fn apply(&mut self, word: &str) -> Result<(), String> {
+        if word == "corolift-verify" {
+            self.verify = true;
+            return Ok(());
+        }
         let (key, value) = match word.split_once('=') {
             Some((key, value)) if !value.is_empty() => (key, value),
             _ => return Err(format!("corolift knob `{word}` needs a value; {}", valid_words())),

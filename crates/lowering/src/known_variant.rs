@@ -19,14 +19,13 @@
 //! mentioned after it is built nor borrowed anywhere (rustc's `borrowed_locals`, which also
 //! counts a drop), and the switch is the only reader of its discriminant.
 
-use rustc_middle::mir::visit::{PlaceContext, Visitor};
 use rustc_middle::mir::{
-    AggregateKind, BasicBlock, Body, Local, Location, Operand, Rvalue, StatementKind,
+    AggregateKind, BasicBlock, Body, Local, Operand, Rvalue, StatementKind,
     TerminatorKind,
 };
 use rustc_middle::ty::TyCtxt;
 
-use crate::body_edit::use_counts;
+use crate::body_edit::{Mentions, use_counts};
 use rustc_index::IndexVec;
 use rustc_mir_dataflow::impls::borrowed_locals;
 
@@ -59,7 +58,7 @@ pub fn thread_known_variants<'tcx>(tcx: TyCtxt<'tcx>, body: &mut Body<'tcx>) -> 
             continue;
         };
         // Nothing else may write it: not a later statement, not a pointer to it.
-        if data.statements[index + 1..].iter().any(|stmt| mentions(stmt, local)) || borrowed.contains(local) {
+        if data.statements[index + 1..].iter().any(|stmt| Mentions::all().of_statement(stmt).contains(&local)) || borrowed.contains(local) {
             continue;
         }
         let Some((carried, switch_target)) = follow(body, &uses, target, local, discriminant) else { continue };
@@ -113,17 +112,5 @@ fn follow<'tcx>(
         }
     }
     None
-}
-
-fn mentions(stmt: &rustc_middle::mir::Statement<'_>, local: Local) -> bool {
-    struct Finds(Local, bool);
-    impl<'tcx> Visitor<'tcx> for Finds {
-        fn visit_local(&mut self, local: Local, _: PlaceContext, _: Location) {
-            self.1 |= local == self.0;
-        }
-    }
-    let mut finds = Finds(local, false);
-    finds.visit_statement(stmt, Location::START);
-    finds.1
 }
 

@@ -33,6 +33,7 @@ pub mod report;
 pub mod splice;
 pub mod storage_overlap;
 pub mod tag_flow;
+pub mod verify;
 
 use rustc_hir::def_id::DefId;
 use rustc_hir::{CoroutineDesugaring, CoroutineKind, CoroutineSource};
@@ -123,6 +124,7 @@ pub fn lower_coroutine<'tcx>(
     let cx = PassCx { tcx, def_id, kind, asked_for: matches!(knobs.passes, PassSelection::All | PassSelection::Only(_)) };
     let mut lowered = body.clone();
     let mut changed = false;
+    let verifier = (knobs.verify || cfg!(debug_assertions)).then(|| verify::Verifier::for_input(tcx, &lowered));
     for pass in knobs.selected(optimizing) {
         if let Some(why) = knobs.backend_skips(pass) {
             summary.passes.push(PassRecord { pass: pass.name, outcome: PassOutcome::Declined(why) });
@@ -133,6 +135,17 @@ pub fn lower_coroutine<'tcx>(
         // diagnostic, so rustc ICEs at exit if they were ("trimmed_def_paths called,
         // diagnostics were expected but none were emitted", seen compiling tokio).
         let outcome = with_no_trimmed_paths!(run(&cx, &mut lowered));
+        if let (Some(verifier), PassOutcome::Applied(_)) = (&verifier, &outcome)
+            && let Err(why) = with_no_trimmed_paths!(verifier.check(tcx, &lowered))
+        {
+            tcx.dcx().fatal(format!(
+                "corolift: after the pass `{}`, the body of {} fails the verifier: {why}. This is a bug in corolift; \
+                 `-Cllvm-args=corolift=-{}` leaves the pass out",
+                pass.name,
+                with_no_trimmed_paths!(tcx.def_path_str(def_id)),
+                pass.name
+            ));
+        }
         changed |= matches!(outcome, PassOutcome::Applied(_));
         summary.passes.push(PassRecord { pass: pass.name, outcome });
     }

@@ -32,7 +32,8 @@ use rustc_middle::mir::{
     StatementKind, TerminatorKind,
 };
 
-use crate::body_edit::count_uses;
+use crate::body_edit::{count_uses, use_counts};
+use crate::tag_flow::tag_read_into;
 
 /// rustc's reserved state numbers (`rustc_mir_transform/src/coroutine.rs`).
 pub const UNRESUMED: u32 = 0;
@@ -377,4 +378,73 @@ pub fn self_reached_only_by_projection(body: &Body<'_>, coroutine_ref: Local, is
         Some(why) => Err(why),
         None => Ok(()),
     }
+}
+
+/// Every tag read feeds the switch ending its block, and nothing else: the switches on the
+/// tag are then all the places it is looked at, and a pass that renumbers or adds states
+/// can find them all.
+pub fn tag_reads_feed_switches(body: &Body<'_>, coroutine_ref: Local) -> Result<(), String> {
+    let uses = use_counts(body);
+    for (bb, data) in body.basic_blocks.iter_enumerated() {
+        let mut pending: Option<Local> = None;
+        for stmt in &data.statements {
+            if let Some(into) = tag_read_into(stmt, coroutine_ref) {
+                if pending.is_some() {
+                    return Err(format!("{bb:?} reads the tag twice"));
+                }
+                pending = Some(into.as_local().ok_or_else(|| format!("{bb:?} reads the tag into a projection"))?);
+                continue;
+            }
+            let StatementKind::Assign(assign) = &stmt.kind else { continue };
+            if pending.is_some_and(|local| assign.0.local == local) {
+                return Err(format!("{bb:?} overwrites its tag read"));
+            }
+        }
+        if let Some(local) = pending {
+            let feeds = matches!(&data.terminator().kind,
+                TerminatorKind::SwitchInt { discr: Operand::Move(p) | Operand::Copy(p), .. } if p.as_local() == Some(local));
+            if !feeds || uses[local] != 2 {
+                return Err(format!("the tag read in {bb:?} is not (only) its switch's"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The shape every pass that edits states, variants or the layout relies on
+/// (`forward_upvars`, `merge_states`, `dead_states`, `flatten_child`), checked on the
+/// resume body and on the drop body: each opens with a dispatch on the tag, reaches the
+/// coroutine only through projections of `(*self)` ([`self_reached_only_by_projection`]),
+/// and reads the tag only for switches ([`tag_reads_feed_switches`]). rustc's
+/// StateTransform output has this shape, and so has every pass's output; a pass run on a
+/// body without it (a reordered pipeline, another rustc) declines instead of editing what
+/// it cannot see.
+pub fn states_editable(body: &Body<'_>) -> Result<(), String> {
+    let drop_body = body.coroutine.as_ref().and_then(|info| info.coroutine_drop.as_ref());
+    for (which, b, is_resume) in [("resume body", Some(body), true), ("drop body", drop_body, false)] {
+        let Some(b) = b else { continue };
+        let (_, coroutine_ref) = find_dispatch(b).map_err(|why| format!("{which}: {}", why.0))?;
+        self_reached_only_by_projection(b, coroutine_ref, is_resume).map_err(|why| format!("{which}: {why}"))?;
+        tag_reads_feed_switches(b, coroutine_ref).map_err(|why| format!("{which}: {why}"))?;
+    }
+    Ok(())
+}
+
+/// The blocks of `body` that end in a switch on the tag read in the same block: the
+/// dispatch, and any switch a pass added (a flattened child's). With
+/// [`tag_reads_feed_switches`], these are all the places the tag is looked at.
+pub fn tag_switches(body: &Body<'_>, coroutine_ref: Local) -> Vec<BasicBlock> {
+    body.basic_blocks
+        .iter_enumerated()
+        .filter(|(_, data)| {
+            let mut tag_local = None;
+            for statement in &data.statements {
+                crate::tag_flow::step(statement, coroutine_ref, &mut [], true, &mut tag_local);
+            }
+            matches!(&data.terminator().kind,
+                TerminatorKind::SwitchInt { discr: Operand::Move(p) | Operand::Copy(p), .. }
+                    if tag_local.is_some() && p.as_local() == tag_local)
+        })
+        .map(|(block, _)| block)
+        .collect()
 }

@@ -45,11 +45,12 @@
 //! undefined behaviour already.
 
 use rustc_index::bit_set::DenseBitSet;
-use rustc_middle::mir::visit::{PlaceContext, Visitor};
 use rustc_middle::mir::{Body, Local, Location, TerminatorKind};
 use rustc_middle::ty::TyCtxt;
 use rustc_mir_dataflow::impls::{MaybeBorrowedLocals, MaybeLiveLocals, MaybeRequiresStorage};
 use rustc_mir_dataflow::{Analysis, ResultsCursor};
+
+use crate::body_edit::Mentions;
 
 /// The storage conflicts among a set of candidate locals.
 pub struct StorageOverlap {
@@ -114,17 +115,21 @@ impl StorageOverlap {
             }
             for (statement_index, mut needed) in read_around.into_iter().enumerate() {
                 let location = Location { block, statement_index };
-                let mut mentioned = Mentioned(DenseBitSet::new_empty(locals));
-                match data.statements.get(statement_index) {
-                    Some(statement) => mentioned.visit_statement(statement, location),
-                    None => mentioned.visit_terminator(data.terminator(), location),
+                // The locals this statement or terminator uses (no storage markers).
+                let mut mentioned = DenseBitSet::new_empty(locals);
+                let uses = match data.statements.get(statement_index) {
+                    Some(statement) => Mentions::uses().of_statement(statement),
+                    None => Mentions::uses().of_terminator(data.terminator()),
+                };
+                for local in uses {
+                    mentioned.insert(local);
                 }
                 requires.seek_before_primary_effect(location);
                 borrowed.seek_before_primary_effect(location);
-                let mut outside = mentioned.0.clone();
+                let mut outside = mentioned.clone();
                 outside.subtract(requires.get());
                 misused.union(&outside);
-                needed.union(&mentioned.0);
+                needed.union(&mentioned);
                 needed.union(borrowed.get());
                 needed.intersect(requires.get());
                 needed.intersect(&wanted);
@@ -175,17 +180,5 @@ impl StorageOverlap {
     /// `local` itself, wherever it requires storage at all).
     pub fn conflicts_of(&self, local: Local) -> &DenseBitSet<Local> {
         &self.conflicts[self.index[local.as_usize()].expect("not a candidate local")]
-    }
-}
-
-/// The locals a statement or terminator uses (reads, writes, borrows, drops); storage
-/// markers and debug info are not uses.
-struct Mentioned(DenseBitSet<Local>);
-
-impl<'tcx> Visitor<'tcx> for Mentioned {
-    fn visit_local(&mut self, local: Local, context: PlaceContext, _: Location) {
-        if !matches!(context, PlaceContext::NonUse(_)) {
-            self.0.insert(local);
-        }
     }
 }

@@ -1,78 +1,122 @@
 //! What a coroutine's tag (its state's discriminant, in `(*self)`) can be at each point
-//! of its resume or drop body: a forward dataflow over sets of variant indices.
+//! of its resume or drop body: a forward dataflow over sets of variant indices, run by
+//! rustc's dataflow engine (`rustc_mir_dataflow::Analysis`).
 //!
 //! A `discriminant((*self)) = v` write makes the set `{v}`; a `switchInt` on a value just
-//! read by `discriminant((*self))` narrows the set on each edge to what that edge allows;
-//! everything else passes the set on, unwind edges included. This is sound only when the
+//! read by `discriminant((*self))` narrows the set on each edge to what that edge allows
+//! (the engine's switch-edge effects, as rustc's own `MaybeInitializedPlaces` narrows an
+//! enum's variants); everything else passes the set on, unwind edges included. This is sound only when the
 //! tag changes by those writes alone: `flatten_child` checks that the coroutine reference
 //! is used only through projections before it relies on the sets.
 
 use rustc_index::IndexVec;
-use rustc_middle::mir::{BasicBlock, Body, Local, Location, Operand, Place, ProjectionElem, Rvalue, START_BLOCK, Statement, StatementKind, TerminatorKind};
+use rustc_middle::mir::{BasicBlock, Body, Local, Location, Operand, Place, ProjectionElem, Rvalue, Statement, StatementKind, SwitchTargets, TerminatorKind};
+use rustc_middle::ty::TyCtxt;
+use rustc_mir_dataflow::fmt::DebugWithContext;
+use rustc_mir_dataflow::{Analysis, JoinSemiLattice, MaybeReachable, SwitchTargetIndex};
 
-/// The tag values each block may start with: `None` where no path reaches it yet.
+/// The tag values each block may start with: `None` where no path reaches it.
 pub type TagSets = IndexVec<BasicBlock, Option<Vec<bool>>>;
 
-/// Forward dataflow of the possible tag values. The parent's writes of `k` that the
-/// rewrite will remove are treated as the no-ops they become.
-pub fn tag_sets(body: &Body<'_>, coroutine_ref: Local, entry: &[bool], ignored: &[(BasicBlock, usize)]) -> TagSets {
-    let variant_count = entry.len();
-    let mut sets: TagSets = IndexVec::from_elem_n(None, body.basic_blocks.len());
-    sets[START_BLOCK] = Some(entry.to_vec());
-    let mut work = vec![START_BLOCK];
-    while let Some(bb) = work.pop() {
-        let mut state = sets[bb].clone().unwrap();
-        let data = &body.basic_blocks[bb];
-        let mut tag_local: Option<Local> = None;
-        for (index, stmt) in data.statements.iter().enumerate() {
-            step(stmt, coroutine_ref, &mut state, ignored.contains(&(bb, index)), &mut tag_local);
-        }
-        let mut edges: Vec<(BasicBlock, Vec<bool>)> = Vec::new();
-        match &data.terminator().kind {
-            TerminatorKind::SwitchInt { discr: Operand::Move(p) | Operand::Copy(p), targets }
-                if tag_local.is_some() && p.as_local() == tag_local =>
-            {
-                let mut rest = state.clone();
-                for (value, target) in targets.iter() {
-                    let mut only = vec![false; variant_count];
-                    if let Some(slot) = usize::try_from(value).ok().filter(|&v| v < variant_count) {
-                        only[slot] = state[slot];
-                        rest[slot] = false;
-                    }
-                    edges.push((target, only));
-                }
-                edges.push((targets.otherwise(), rest));
-            }
-            _ => {
-                for target in data.terminator().successors() {
-                    edges.push((target, state.clone()));
-                }
+/// The tag values possible at a point: `0[v]` says whether the tag may be `v`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PossibleTags(Vec<bool>);
+
+impl JoinSemiLattice for PossibleTags {
+    fn join(&mut self, other: &Self) -> bool {
+        let mut changed = false;
+        for (mine, theirs) in self.0.iter_mut().zip(&other.0) {
+            if *theirs && !*mine {
+                *mine = true;
+                changed = true;
             }
         }
-        for (target, incoming) in edges {
-            let slot = &mut sets[target];
-            let changed = match slot {
-                None => {
-                    *slot = Some(incoming);
-                    true
+        changed
+    }
+}
+
+impl<C> DebugWithContext<C> for PossibleTags {}
+
+/// The analysis for rustc's dataflow engine. Blocks no path reaches stay `Unreachable`.
+struct TagFlow<'a, 'tcx> {
+    coroutine_ref: Local,
+    entry: &'a [bool],
+    /// Tag writes to treat as no-ops.
+    ignored: &'a [(BasicBlock, usize)],
+    body: &'a Body<'tcx>,
+}
+
+/// A switch on the tag just read: the value of each of its arms, in order.
+struct SwitchOnTag(Vec<u128>);
+
+impl<'tcx> Analysis<'tcx> for TagFlow<'_, 'tcx> {
+    type Domain = MaybeReachable<PossibleTags>;
+    type SwitchIntData = SwitchOnTag;
+    const NAME: &'static str = "corolift_tag_flow";
+
+    fn bottom_value(&self, _: &Body<'tcx>) -> Self::Domain {
+        MaybeReachable::Unreachable
+    }
+
+    fn initialize_start_block(&self, _: &Body<'tcx>, state: &mut Self::Domain) {
+        *state = MaybeReachable::Reachable(PossibleTags(self.entry.to_vec()));
+    }
+
+    fn apply_primary_statement_effect(&self, state: &mut Self::Domain, statement: &Statement<'tcx>, location: Location) {
+        if let MaybeReachable::Reachable(tags) = state {
+            let ignored = self.ignored.contains(&(location.block, location.statement_index));
+            step(statement, self.coroutine_ref, &mut tags.0, ignored, &mut None);
+        }
+    }
+
+    fn get_switch_int_data(&self, block: BasicBlock, targets: &SwitchTargets, discr: &Operand<'tcx>) -> Option<SwitchOnTag> {
+        let (Operand::Move(place) | Operand::Copy(place)) = discr else { return None };
+        let mut tag_local = None;
+        for statement in &self.body.basic_blocks[block].statements {
+            step(statement, self.coroutine_ref, &mut [], true, &mut tag_local);
+        }
+        (tag_local.is_some() && place.as_local() == tag_local).then(|| SwitchOnTag(targets.iter().map(|(value, _)| value).collect()))
+    }
+
+    /// An arm's edge keeps only its value; the otherwise edge keeps all but the arms'.
+    fn apply_switch_int_edge_effect(&self, state: &mut Self::Domain, arms: &mut SwitchOnTag, edge: SwitchTargetIndex) {
+        let MaybeReachable::Reachable(tags) = state else { return };
+        let count = tags.0.len();
+        let slot = |value: u128| usize::try_from(value).ok().filter(|&v| v < count);
+        match edge {
+            SwitchTargetIndex::Normal(arm) => {
+                let keep = slot(arms.0[arm]);
+                for (v, possible) in tags.0.iter_mut().enumerate() {
+                    *possible &= Some(v) == keep;
                 }
-                Some(existing) => {
-                    let mut changed = false;
-                    for (e, i) in existing.iter_mut().zip(&incoming) {
-                        if *i && !*e {
-                            *e = true;
-                            changed = true;
-                        }
+            }
+            SwitchTargetIndex::Otherwise => {
+                for &value in &arms.0 {
+                    if let Some(v) = slot(value) {
+                        tags.0[v] = false;
                     }
-                    changed
                 }
-            };
-            if changed {
-                work.push(target);
             }
         }
     }
-    sets
+}
+
+/// The possible tag values at each block's entry: a forward dataflow (rustc's engine)
+/// whose switch edges are refined by the values they test. The parent's writes of `k`
+/// that the rewrite will remove (`ignored`) are treated as the no-ops they become.
+pub fn tag_sets<'tcx>(tcx: TyCtxt<'tcx>, body: &Body<'tcx>, coroutine_ref: Local, entry: &[bool], ignored: &[(BasicBlock, usize)]) -> TagSets {
+    let analysis = TagFlow { coroutine_ref, entry, ignored, body };
+    let mut cursor = analysis.iterate_to_fixpoint(tcx, body, None).into_results_cursor(body);
+    body.basic_blocks
+        .indices()
+        .map(|block| {
+            cursor.seek_to_block_start(block);
+            match cursor.get() {
+                MaybeReachable::Reachable(tags) => Some(tags.0.clone()),
+                MaybeReachable::Unreachable => None,
+            }
+        })
+        .collect()
 }
 
 /// Whether `place` is `(*coroutine_ref)`: the coroutine itself, through the body's `self`.
@@ -138,11 +182,11 @@ pub fn tag_set_at(body: &Body<'_>, sets: &TagSets, coroutine_ref: Local, locatio
 /// from: the least set holding Unresumed that is closed under "a poll that starts in one
 /// of them returns or unwinds in". Nothing but this body's own writes changes the tag
 /// (`self_ref_only_projected`), and a pinned coroutine is not moved.
-pub fn observable_states(body: &Body<'_>, coroutine_ref: Local, variant_count: usize) -> Vec<bool> {
+pub fn observable_states<'tcx>(tcx: TyCtxt<'tcx>, body: &Body<'tcx>, coroutine_ref: Local, variant_count: usize) -> Vec<bool> {
     let mut observable = vec![false; variant_count];
     observable[0] = true;
     loop {
-        let sets = tag_sets(body, coroutine_ref, &observable, &[]);
+        let sets = tag_sets(tcx, body, coroutine_ref, &observable, &[]);
         let mut next = observable.clone();
         for (bb, data) in body.basic_blocks.iter_enumerated() {
             // A poll ends at a return, at a resume of unwinding, and at any terminator that

@@ -18,8 +18,9 @@
 //! ```
 //!
 //! What the pass does, on a copy of the body that replaces it only if every step worked:
-//! - drops the dead states' arms from the resume dispatch and from the coroutine drop
-//!   body's dispatch, and clears the blocks that became unreachable;
+//! - drops the dead states' arms from every switch on the tag (the resume dispatch, the
+//!   coroutine drop body's dispatch, and a flattened child's switches if `flatten_child`
+//!   ran first), and clears the blocks that became unreachable;
 //! - numbers the live suspend states densely again (state == variant index), in the
 //!   dispatch values, in every `discriminant(..) = s` write and in every
 //!   `as variant#s` projection, in both bodies;
@@ -37,8 +38,9 @@
 //! Removing variants and their exclusive saved locals only takes constraints away from
 //! the layout computation; the report and the `report` suite check that no future grew.
 //!
-//! Preconditions (otherwise the pass declines): the machine is recovered, there is no
-//! async drop body, the drop body's dispatch (if any) is recognised, and no state write
+//! Preconditions (otherwise the pass declines): the machine is recovered, both bodies
+//! have the shape `machine::states_editable` checks (one alias of the coroutine, the tag
+//! read only for switches), there is no async drop body, the drop body's dispatch (if any) is recognised, and no state write
 //! of a dead state survives in a reachable block of either body.
 
 use rustc_abi::{FieldIdx, VariantIdx};
@@ -49,7 +51,7 @@ use crate::body_edit::{
     VariantRewrite, VariantTarget, clear_unreachable_blocks, edit_switch, reachable_blocks,
 };
 use crate::layout_edit::{LayoutEdit, check};
-use crate::machine::{FIRST_SUSPEND_STATE, StateMachine, find_dispatch};
+use crate::machine::{FIRST_SUSPEND_STATE, StateMachine, find_dispatch, states_editable, tag_switches};
 
 pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
     match remove_dead_states(cx, body) {
@@ -83,6 +85,7 @@ fn written_states(body: &Body<'_>, coroutine_ref: rustc_middle::mir::Local) -> V
 
 fn remove_dead_states<'tcx>(cx: &PassCx<'tcx>, body: &Body<'tcx>) -> Result<(Body<'tcx>, String), String> {
     let machine = StateMachine::recover(body).map_err(|why| why.0)?;
+    states_editable(body)?;
     let coroutine_ref = machine.dispatch.coroutine_ref;
     let info = body.coroutine.as_ref().ok_or("the body has no coroutine info")?;
     if info.coroutine_drop_async.is_some() {
@@ -114,11 +117,17 @@ fn remove_dead_states<'tcx>(cx: &PassCx<'tcx>, body: &Body<'tcx>) -> Result<(Bod
         let state = if state >= FIRST_SUSPEND_STATE { renumber(state) } else { state };
         Some((state as u128, target))
     };
-    edit_switch(&mut new, machine.dispatch.block, keep_arm);
+    // Every switch on the tag, not only the dispatch: a flattened child's switches hold
+    // state numbers too (`states_editable` made sure the tag is read for switches only).
+    for block in tag_switches(&new, coroutine_ref) {
+        edit_switch(&mut new, block, keep_arm);
+    }
     clear_unreachable_blocks(&mut new);
-    if let Some((block, _)) = drop_dispatch {
+    if let Some((_, drop_ref)) = drop_dispatch {
         let drop_body = new.coroutine.as_mut().unwrap().coroutine_drop.as_mut().unwrap();
-        edit_switch(drop_body, block, keep_arm);
+        for block in tag_switches(drop_body, drop_ref) {
+            edit_switch(drop_body, block, keep_arm);
+        }
         clear_unreachable_blocks(drop_body);
     }
 

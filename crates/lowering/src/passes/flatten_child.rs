@@ -85,15 +85,15 @@ use rustc_middle::mir::visit::{MutVisitor, PlaceContext, Visitor};
 use rustc_middle::mir::{
     AggregateKind, BasicBlock, BasicBlockData, Body, BorrowKind, CoroutineSavedLocal, CoroutineSavedTy, Local,
     LocalDecl, Location, MutBorrowKind, Operand, Place, PlaceElem, ProjectionElem, Rvalue,
-    Statement, StatementKind, SwitchTargets, Terminator, TerminatorKind,
+    Statement, StatementKind, Terminator, TerminatorKind,
     VarDebugInfoContents,
 };
 use rustc_middle::ty::{self, EarlyBinder, Instance, Ty, TyCtxt, TypingEnv};
 
 use super::{PassCx, PassOutcome};
-use crate::body_edit::{clear_unreachable_blocks, remove_unreachable_blocks, use_counts};
+use crate::body_edit::{clear_unreachable_blocks, edit_switch, rebuild_arms, remove_unreachable_blocks, use_counts};
 use crate::layout_edit::{LayoutEdit, check, computed_size};
-use crate::machine::{FIRST_SUSPEND_STATE, find_dispatch, self_reached_only_by_projection};
+use crate::machine::{FIRST_SUSPEND_STATE, find_dispatch, self_reached_only_by_projection, states_editable, tag_reads_feed_switches};
 use crate::tag_flow::{is_coroutine, observable_states, step, tag_read_into, tag_set_at, tag_sets, track_tag_local};
 use crate::splice::{SpliceSite, instantiated_body, splice_body};
 
@@ -204,6 +204,7 @@ fn flatten<'tcx>(
     if !tcx.is_mir_available(child_def) {
         return Err("no MIR".into());
     }
+    states_editable(body)?;
     let info = body.coroutine.as_ref().ok_or("no coroutine info")?;
     if info.coroutine_drop_async.is_some() || info.coroutine_drop.is_none() {
         return Err("the parent has an async drop body or none".into());
@@ -274,9 +275,9 @@ fn flatten<'tcx>(
 
     // 4. The tag is known where it has to be.
     let variant_count = (map.base + map.child_states - 1) as usize;
-    check_tags(body, coroutine_ref, variant_count, map, &resume_edit).map_err(|why| format!("resume body: {why}"))?;
+    check_tags(tcx, body, coroutine_ref, variant_count, map, &resume_edit).map_err(|why| format!("resume body: {why}"))?;
     let drop_body = body.coroutine.as_ref().unwrap().coroutine_drop.as_ref().unwrap();
-    check_tags(drop_body, drop_ref, variant_count, map, &drop_edit).map_err(|why| format!("drop body: {why}"))?;
+    check_tags(tcx, drop_body, drop_ref, variant_count, map, &drop_edit).map_err(|why| format!("drop body: {why}"))?;
     // Proven: the parent's own writes of `k` repeat what the child wrote.
     for edit in [&resume_edit] {
         for &(bb, index) in &edit.parent_writes {
@@ -296,16 +297,16 @@ fn flatten<'tcx>(
     //    child's Unresumed, Returned and Poisoned states are passed through within a poll,
     //    so their dispatch arms go.
     let known = crate::known_variant::thread_known_variants(tcx, body);
-    let observable = observable_states(body, coroutine_ref, variant_count);
+    let observable = observable_states(tcx, body, coroutine_ref, variant_count);
     let unobserved = remove_unobserved_arms(body, dispatch, &observable);
     let drop_body = body.coroutine.as_mut().unwrap().coroutine_drop.as_mut().unwrap();
     remove_unobserved_arms(drop_body, drop_dispatch, &observable);
     let threaded = thread_dispatch(body, dispatch, coroutine_ref, map);
-    let mut folded = fold_tag_switches(body, coroutine_ref, &observable);
+    let mut folded = fold_tag_switches(tcx, body, coroutine_ref, &observable);
     clear_unreachable_blocks(body);
     remove_unreachable_blocks(body);
     let drop_body = body.coroutine.as_mut().unwrap().coroutine_drop.as_mut().unwrap();
-    folded += fold_tag_switches(drop_body, drop_ref, &observable);
+    folded += fold_tag_switches(tcx, drop_body, drop_ref, &observable);
     clear_unreachable_blocks(drop_body);
     remove_unreachable_blocks(drop_body);
 
@@ -597,14 +598,11 @@ fn edit_body<'tcx>(
         let TerminatorKind::SwitchInt { targets, .. } = &mut body.basic_blocks.as_mut()[block].terminator_mut().kind else {
             unreachable!()
         };
-        let arms: Vec<(u128, BasicBlock)> = targets
-            .iter()
-            .map(|(value, target)| (map.variant(value as u32).as_u32() as u128, target))
-            .collect();
-        if arms.iter().any(|(value, _)| *value >= (map.base + map.child_states - 1) as u128) {
+        let renumbered = |value: u128| map.variant(value as u32).as_u32() as u128;
+        if targets.iter().any(|(value, _)| renumbered(value) >= (map.base + map.child_states - 1) as u128) {
             return Err("the child's switch has a value outside its states".into());
         }
-        *targets = SwitchTargets::new(arms.into_iter(), targets.otherwise());
+        rebuild_arms(targets, |arms| arms.into_iter().map(|(value, target)| (renumbered(value), target)).collect());
     }
 
     Ok(BodyEdit { tag_reads, parent_writes, drops: drop_sites.len() })
@@ -778,36 +776,6 @@ impl<'tcx> Visitor<'tcx> for ChildPlaceUse<'_, 'tcx> {
     }
 }
 
-/// Every tag read feeds the switch ending its block, and nothing else: the switches
-/// `extend_holder_arms` extends are then all the places the tag is looked at.
-fn tag_reads_feed_switches(body: &Body<'_>, coroutine_ref: Local) -> Result<(), String> {
-    let uses = use_counts(body);
-    for (bb, data) in body.basic_blocks.iter_enumerated() {
-        let mut pending: Option<Local> = None;
-        for stmt in &data.statements {
-            if let Some(into) = tag_read_into(stmt, coroutine_ref) {
-                if pending.is_some() {
-                    return Err(format!("{bb:?} reads the tag twice"));
-                }
-                pending = Some(into.as_local().ok_or_else(|| format!("{bb:?} reads the tag into a projection"))?);
-                continue;
-            }
-            let StatementKind::Assign(assign) = &stmt.kind else { continue };
-            if pending.is_some_and(|local| assign.0.local == local) {
-                return Err(format!("{bb:?} overwrites its tag read"));
-            }
-        }
-        if let Some(local) = pending {
-            let feeds = matches!(&data.terminator().kind,
-                TerminatorKind::SwitchInt { discr: Operand::Move(p) | Operand::Copy(p), .. } if p.as_local() == Some(local));
-            if !feeds || uses[local] != 2 {
-                return Err(format!("the tag read in {bb:?} is not (only) its switch's"));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// The dispatch resumes the holder `k`: its arm is where the child's states will go.
 fn has_holder_arm(body: &Body<'_>, dispatch: BasicBlock, map: StateMap) -> Result<(), String> {
     let TerminatorKind::SwitchInt { targets, .. } = &body.basic_blocks[dispatch].terminator().kind else {
@@ -844,11 +812,10 @@ fn extend_holder_arms(body: &mut Body<'_>, coroutine_ref: Local, map: StateMap, 
             continue;
         }
         let Some(arm) = targets.iter().find(|(value, _)| *value == holder).map(|(_, t)| t) else { continue };
-        let mut arms: Vec<(u128, BasicBlock)> = targets.iter().collect();
-        for state in 1..map.child_states {
-            arms.push((map.variant(state).as_u32() as u128, arm));
-        }
-        *targets = SwitchTargets::new(arms.into_iter(), targets.otherwise());
+        rebuild_arms(targets, |mut arms| {
+            arms.extend((1..map.child_states).map(|state| (map.variant(state).as_u32() as u128, arm)));
+            arms
+        });
     }
 }
 
@@ -932,8 +899,8 @@ fn rebuild_layout<'tcx>(
     Ok(())
 }
 
-fn check_tags(body: &Body<'_>, coroutine_ref: Local, variant_count: usize, map: StateMap, edit: &BodyEdit) -> Result<(), String> {
-    let sets = tag_sets(body, coroutine_ref, &vec![true; variant_count], &edit.parent_writes);
+fn check_tags<'tcx>(tcx: TyCtxt<'tcx>, body: &Body<'tcx>, coroutine_ref: Local, variant_count: usize, map: StateMap, edit: &BodyEdit) -> Result<(), String> {
+    let sets = tag_sets(tcx, body, coroutine_ref, &vec![true; variant_count], &edit.parent_writes);
     let only_child = |set: &[bool]| set.iter().enumerate().all(|(v, &s)| !s || map.is_child_variant(v as u32));
     for &location in &edit.tag_reads {
         if let Some(set) = tag_set_at(body, &sets, coroutine_ref, location, &edit.parent_writes)
@@ -978,10 +945,8 @@ fn thread_dispatch(body: &mut Body<'_>, dispatch: BasicBlock, coroutine_ref: Loc
             None => new_arms.push((value, start)),
         }
     }
-    let TerminatorKind::SwitchInt { targets, .. } = &mut body.basic_blocks.as_mut()[dispatch].terminator_mut().kind else {
-        return 0;
-    };
-    *targets = SwitchTargets::new(new_arms.into_iter(), targets.otherwise());
+    // Each arm keeps its value and goes to its threaded copy (or where it went).
+    edit_switch(body, dispatch, |value, _| new_arms.iter().find(|(v, _)| *v == value).copied());
     threaded
 }
 
@@ -1051,8 +1016,8 @@ fn thread_path(body: &mut Body<'_>, start: BasicBlock, coroutine_ref: Local, val
 
 /// Every switch on the tag whose possible values (by the dataflow) all lead to one target
 /// becomes a jump there; its tag read goes with it. Returns how many.
-fn fold_tag_switches(body: &mut Body<'_>, coroutine_ref: Local, entry: &[bool]) -> usize {
-    let sets = tag_sets(body, coroutine_ref, entry, &[]);
+fn fold_tag_switches<'tcx>(tcx: TyCtxt<'tcx>, body: &mut Body<'tcx>, coroutine_ref: Local, entry: &[bool]) -> usize {
+    let sets = tag_sets(tcx, body, coroutine_ref, entry, &[]);
     let uses = use_counts(body);
     let mut folds: Vec<(BasicBlock, BasicBlock, Option<usize>)> = Vec::new();
     for (bb, data) in body.basic_blocks.iter_enumerated() {
@@ -1108,14 +1073,9 @@ fn remove_unobserved_arms(body: &mut Body<'_>, dispatch: BasicBlock, observable:
     {
         return 0;
     }
-    let arms: Vec<(u128, BasicBlock)> = targets.iter().collect();
-    let kept: Vec<(u128, BasicBlock)> = arms
-        .iter()
-        .copied()
-        .filter(|(value, _)| usize::try_from(*value).ok().and_then(|v| observable.get(v).copied()).unwrap_or(true))
-        .collect();
-    let removed = arms.len() - kept.len();
-    let TerminatorKind::SwitchInt { targets, .. } = &mut body.basic_blocks.as_mut()[dispatch].terminator_mut().kind else { return 0 };
-    *targets = SwitchTargets::new(kept.into_iter(), targets.otherwise());
-    removed
+    let before = targets.iter().count();
+    let observed = |value: u128| usize::try_from(value).ok().and_then(|v| observable.get(v).copied()).unwrap_or(true);
+    edit_switch(body, dispatch, |value, target| observed(value).then_some((value, target)));
+    let TerminatorKind::SwitchInt { targets, .. } = &body.basic_blocks[dispatch].terminator().kind else { unreachable!() };
+    before - targets.iter().count()
 }

@@ -65,7 +65,7 @@ use rustc_middle::ty::{self, Ty};
 use super::{PassCx, PassOutcome};
 use crate::body_edit::{VariantRewrite, VariantTarget};
 use crate::layout_edit::{LayoutEdit, check};
-use crate::machine::{StateMachine, find_dispatch, self_reached_only_by_projection};
+use crate::machine::{StateMachine, find_dispatch, states_editable};
 
 /// One saved local to forward: where it is initialised from which upvar, through which
 /// temporaries.
@@ -91,15 +91,11 @@ fn forward_all<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> Result<String,
     if info.coroutine_drop_async.is_some() {
         return Err("the coroutine has an async drop body, which this pass does not edit".into());
     }
+    states_editable(body)?;
     let drop_ref = match info.coroutine_drop.as_ref() {
-        Some(drop_body) => {
-            let (_, drop_ref) = find_dispatch(drop_body).map_err(|why| format!("coroutine drop body: {}", why.0))?;
-            self_reached_only_by_projection(drop_body, drop_ref, false).map_err(|why| format!("coroutine drop body: {why}"))?;
-            Some(drop_ref)
-        }
+        Some(drop_body) => Some(find_dispatch(drop_body).map_err(|why| format!("coroutine drop body: {}", why.0))?.1),
         None => None,
     };
-    self_reached_only_by_projection(body, coroutine_ref, true)?;
     let ty::Coroutine(_, args) = *cx.tcx.type_of(cx.def_id).instantiate_identity().skip_norm_wip().kind() else {
         return Err("not a coroutine type".into());
     };

@@ -58,7 +58,7 @@ use std::collections::HashMap;
 
 use rustc_abi::VariantIdx;
 use rustc_hir::def::DefKind;
-use rustc_middle::mir::visit::{MutVisitor, PlaceContext, Visitor};
+use rustc_middle::mir::visit::{MutVisitor, PlaceContext};
 use rustc_middle::mir::{
     BasicBlock, BasicBlockData, Body, CoroutineLayout, CoroutineSavedLocal, Local, Location,
     Statement, Terminator, TerminatorKind,
@@ -67,8 +67,8 @@ use rustc_middle::ty::{Instance, TyCtxt, TypingEnv};
 use rustc_span::{DUMMY_SP, Span};
 
 use super::{PassCx, PassOutcome};
-use crate::body_edit::{LiveLocals, VariantRewrite, VariantTarget, clear_unreachable_blocks, edit_switch, reachable_blocks};
-use crate::machine::{StateMachine, find_dispatch};
+use crate::body_edit::{LiveLocals, Mentions, VariantRewrite, VariantTarget, clear_unreachable_blocks, edit_switch, reachable_blocks};
+use crate::machine::{StateMachine, find_dispatch, states_editable, tag_switches};
 
 pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
     let mut merged = Vec::new();
@@ -83,6 +83,21 @@ pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
             Err(why) if merged.is_empty() => return PassOutcome::Declined(why.0),
             Err(_) => break,
         };
+        // merge_states edits the dispatches only: another switch on the tag (a flattened
+        // child's, were the passes reordered) could still send the merged state elsewhere.
+        let only_dispatches = states_editable(body).and_then(|()| {
+            let extra = tag_switches(body, machine.dispatch.coroutine_ref).len() > 1
+                || body.coroutine.as_ref().and_then(|c| c.coroutine_drop.as_ref()).is_some_and(|d| {
+                    find_dispatch(d).is_ok_and(|(_, drop_ref)| tag_switches(d, drop_ref).len() > 1)
+                });
+            if extra { Err("a switch on the tag other than the dispatch".to_string()) } else { Ok(()) }
+        });
+        if let Err(why) = only_dispatches {
+            if merged.is_empty() {
+                return PassOutcome::Declined(why);
+            }
+            break;
+        }
         let states: Vec<_> = machine.suspend_states().map(|arm| (arm.state, arm.target)).collect();
         if states.len() < 2 {
             if merged.is_empty() {
@@ -130,7 +145,7 @@ fn try_merge<'tcx>(
     check_same_saved_locals(layout, va, vb)?;
 
     let coroutine_ref = machine.dispatch.coroutine_ref;
-    let live = live.get_or_init(|| LiveLocals::compute(body));
+    let live = live.get_or_init(|| LiveLocals::compute(tcx, body));
     let walk = LockstepWalk::run(tcx, body, live, coroutine_ref, (va, a_target), (vb, b_target))?;
 
     let mut new = body.clone();
@@ -310,11 +325,7 @@ impl LockstepWalk {
         sa: &Statement<'tcx>,
     ) -> Result<(), String> {
         let location = Location::START;
-        let mut lb = MentionedLocals::default();
-        lb.visit_statement(sb, location);
-        let mut la = MentionedLocals::default();
-        la.visit_statement(sa, location);
-        self.pair_locals(body, lb.0, la.0)?;
+        self.pair_locals(body, Mentions::all().of_statement(sb), Mentions::all().of_statement(sa))?;
         let mut renamed = sb.clone();
         let mut rename = Rename { tcx, locals: &self.locals };
         rename.visit_statement(&mut renamed, location);
@@ -343,11 +354,7 @@ impl LockstepWalk {
     ) -> Result<Vec<(BasicBlock, BasicBlock)>, String> {
         let (tb, ta): (&Terminator<'tcx>, &Terminator<'tcx>) = (data_b.terminator(), data_a.terminator());
         let location = Location::START;
-        let mut lb = MentionedLocals::default();
-        lb.visit_terminator(tb, location);
-        let mut la = MentionedLocals::default();
-        la.visit_terminator(ta, location);
-        self.pair_locals(body, lb.0, la.0)?;
+        self.pair_locals(body, Mentions::all().of_terminator(tb), Mentions::all().of_terminator(ta))?;
         let succ_b: Vec<BasicBlock> = tb.successors().collect();
         let succ_a: Vec<BasicBlock> = ta.successors().collect();
         if succ_b.len() != succ_a.len() {
@@ -375,16 +382,6 @@ impl LockstepWalk {
             return Err(format!("`{:?}` reports a different source location on each side", ta.kind));
         }
         Ok(succ_b.into_iter().zip(succ_a).collect())
-    }
-}
-
-/// Every local a piece of MIR mentions, storage markers included, in visiting order.
-#[derive(Default)]
-struct MentionedLocals(Vec<Local>);
-
-impl<'tcx> Visitor<'tcx> for MentionedLocals {
-    fn visit_local(&mut self, local: Local, _: PlaceContext, _: Location) {
-        self.0.push(local);
     }
 }
 

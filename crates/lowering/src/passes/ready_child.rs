@@ -25,7 +25,8 @@
 //! wrote into its metadata: in either case the body that will run. The child is Ready on
 //! *every* poll when every reachable `return` of its resume function is preceded, in the
 //! same block, by a last write of `_0` that builds `Poll::Ready`, and `_0` is never
-//! borrowed. rustc's own machine for an await-free body passes (its Returned arm panics,
+//! borrowed (rustc's `borrowed_locals`, which also counts a borrow of a part of it, such
+//! as `&mut (_0 as Ready).0`). rustc's own machine for an await-free body passes (its Returned arm panics,
 //! it does not return), and so does one that `await_free` lowered (every poll runs the
 //! body); one whose Returned arm `returned_arm` turned into `return Pending` does not.
 //!
@@ -45,13 +46,13 @@ use rustc_hir::LangItem;
 use rustc_hir::def_id::DefId;
 use rustc_index::bit_set::DenseBitSet;
 use rustc_middle::mir::{
-    AggregateKind, BasicBlock, Body, Local, Location, RETURN_PLACE, START_BLOCK, Rvalue, StatementKind, TerminatorKind,
+    AggregateKind, BasicBlock, Body, RETURN_PLACE, START_BLOCK, Rvalue, StatementKind, TerminatorKind,
 };
-use rustc_middle::mir::visit::{PlaceContext, Visitor};
+use rustc_mir_dataflow::impls::borrowed_locals;
 use rustc_middle::ty::{self, Instance, TyCtxt, TypingEnv};
 
 use super::{PassCx, PassOutcome};
-use crate::body_edit::{clear_unreachable_blocks, reachable_blocks};
+use crate::body_edit::{Mentions, clear_unreachable_blocks, reachable_blocks};
 
 /// One `<Child as Future>::poll(..)` call of the parent.
 struct ChildPoll {
@@ -194,7 +195,8 @@ fn child_always_ready(tcx: TyCtxt<'_>, child: DefId, ready: DefId) -> Result<(),
         return Err("its MIR is not available".into());
     }
     let body = tcx.optimized_mir(child);
-    if borrows_local(body, RETURN_PLACE) {
+    // rustc's borrow scan: it also sees a borrow of a projection (`&mut (_0 as Ready).0`).
+    if borrowed_locals(body).contains(RETURN_PLACE) {
         return Err("its return place is borrowed".into());
     }
     let every_poll_starts_at = START_BLOCK;
@@ -210,12 +212,8 @@ fn child_always_ready(tcx: TyCtxt<'_>, child: DefId, ready: DefId) -> Result<(),
             continue;
         }
         // The last statement that touches `_0` must build `Poll::Ready` into all of it.
-        let last_write = data.statements.iter().enumerate().rev().find(|(index, stmt)| {
-            let mut finder = MentionsLocal { local: RETURN_PLACE, found: false };
-            finder.visit_statement(stmt, Location { block: bb, statement_index: *index });
-            finder.found
-        });
-        let builds_ready = match last_write.map(|(_, stmt)| &stmt.kind) {
+        let last_write = data.statements.iter().rev().find(|stmt| Mentions::all().of_statement(stmt).contains(&RETURN_PLACE));
+        let builds_ready = match last_write.map(|stmt| &stmt.kind) {
             Some(StatementKind::Assign(assign)) if assign.0.as_local() == Some(RETURN_PLACE) => match &assign.1 {
                 Rvalue::Aggregate(kind, _) => match **kind {
                     AggregateKind::Adt(adt, variant, ..) => {
@@ -234,43 +232,3 @@ fn child_always_ready(tcx: TyCtxt<'_>, child: DefId, ready: DefId) -> Result<(),
     Ok(())
 }
 
-/// Does a statement mention `local` at all?
-struct MentionsLocal {
-    local: Local,
-    found: bool,
-}
-
-impl<'tcx> Visitor<'tcx> for MentionsLocal {
-    fn visit_local(&mut self, local: Local, _: PlaceContext, _: Location) {
-        self.found |= local == self.local;
-    }
-}
-
-/// Is `local` ever borrowed or its address taken (so that it could be written through a pointer)?
-fn borrows_local(body: &Body<'_>, local: Local) -> bool {
-    struct Borrows {
-        local: Local,
-        found: bool,
-    }
-    impl<'tcx> Visitor<'tcx> for Borrows {
-        fn visit_local(&mut self, l: Local, context: PlaceContext, _: Location) {
-            use rustc_middle::mir::visit::{MutatingUseContext, NonMutatingUseContext};
-            if l == self.local
-                && matches!(
-                    context,
-                    PlaceContext::MutatingUse(MutatingUseContext::Borrow | MutatingUseContext::RawBorrow)
-                        | PlaceContext::NonMutatingUse(
-                            NonMutatingUseContext::SharedBorrow
-                                | NonMutatingUseContext::FakeBorrow
-                                | NonMutatingUseContext::RawBorrow
-                        )
-                )
-            {
-                self.found = true;
-            }
-        }
-    }
-    let mut finder = Borrows { local, found: false };
-    finder.visit_body(body);
-    finder.found
-}

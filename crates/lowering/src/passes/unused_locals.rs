@@ -28,11 +28,12 @@
 
 use rustc_index::IndexVec;
 use rustc_index::bit_set::DenseBitSet;
-use rustc_middle::mir::visit::{MutVisitor, PlaceContext, Visitor};
+use rustc_middle::mir::visit::{MutVisitor, PlaceContext};
 use rustc_middle::mir::{Body, Local, Location, StatementKind, VarDebugInfoContents};
 use rustc_middle::ty::TyCtxt;
 
 use super::{PassCx, PassOutcome};
+use crate::body_edit::Mentions;
 
 pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
     let resume = remove_unused_locals(cx.tcx, body);
@@ -52,9 +53,10 @@ pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
 /// Removes the unused locals of `body`; returns how many went, of how many.
 fn remove_unused_locals<'tcx>(tcx: TyCtxt<'tcx>, body: &mut Body<'tcx>) -> (usize, usize) {
     let count = body.local_decls.len();
-    let mut used = Used(DenseBitSet::new_empty(count));
-    used.visit_body(body);
-    let mut used = used.0;
+    let mut used = DenseBitSet::new_empty(count);
+    for local in Mentions::uses().of_body(body) {
+        used.insert(local);
+    }
     for info in &body.var_debug_info {
         match &info.value {
             VarDebugInfoContents::Place(place) => {
@@ -93,17 +95,6 @@ fn remove_unused_locals<'tcx>(tcx: TyCtxt<'tcx>, body: &mut Body<'tcx>) -> (usiz
     body.local_decls = decls.into_iter_enumerated().filter(|(local, _)| used.contains(*local)).map(|(_, decl)| decl).collect();
     Renumber { tcx, map }.visit_body_preserves_cfg(body);
     (removed, count)
-}
-
-/// The locals a statement or terminator uses (not their storage markers, not debug info).
-struct Used(DenseBitSet<Local>);
-
-impl<'tcx> Visitor<'tcx> for Used {
-    fn visit_local(&mut self, local: Local, context: PlaceContext, _: Location) {
-        if !matches!(context, PlaceContext::NonUse(_)) {
-            self.0.insert(local);
-        }
-    }
 }
 
 struct Renumber<'tcx> {
