@@ -6,9 +6,10 @@
 //! compiles it with LLVM at -Copt-level=0 (the reference), with corolift at -Copt-level=0
 //! and 3 with the default passes and with `corolift=all`, and with LLVM and corolift's
 //! lowering (`dist/rustc-corolift-llvm`) at -Copt-level=0 and 3, all with
-//! `-Cdebug-assertions=off` (the setting under which corolift's passes change the most),
-//! runs every binary (killed after 10 s) and compares stdout and exit status with the
-//! reference. Two workers, as the machines have two cores.
+//! `-Cdebug-assertions=off` (the setting under which corolift's passes change the most)
+//! and the verifier between passes on (`corolift-verify`: a failure is a compile error,
+//! which counts as a divergence), runs every binary (killed after 10 s) and compares
+//! stdout and exit status with the reference. A worker per core.
 //!
 //! Outcomes per seed, one progress line each on stderr:
 //! - `ok`: every build printed what the reference printed and exited alike;
@@ -97,13 +98,13 @@ fn reference() -> BuildConfig {
 
 fn compared() -> Vec<BuildConfig> {
     vec![
-        BuildConfig::corolift("corolift-O0", &[], "0"),
-        BuildConfig::corolift("corolift-all-O0", &["corolift=all"], "0"),
-        BuildConfig::corolift("corolift-O3", &[], "3"),
-        BuildConfig::corolift("corolift-all-O3", &["corolift=all"], "3"),
+        BuildConfig::corolift("corolift-O0", &["corolift-verify"], "0"),
+        BuildConfig::corolift("corolift-all-O0", &["corolift=all", "corolift-verify"], "0"),
+        BuildConfig::corolift("corolift-O3", &["corolift-verify"], "3"),
+        BuildConfig::corolift("corolift-all-O3", &["corolift=all", "corolift-verify"], "3"),
         // The same passes on the LLVM path (dist/rustc-corolift-llvm).
-        BuildConfig::corolift_llvm("llvm-corolift-O0", &[], "0"),
-        BuildConfig::corolift_llvm("llvm-corolift-O3", &[], "3"),
+        BuildConfig::corolift_llvm("llvm-corolift-O0", &["corolift-verify"], "0"),
+        BuildConfig::corolift_llvm("llvm-corolift-O3", &["corolift-verify"], "3"),
     ]
 }
 

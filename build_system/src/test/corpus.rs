@@ -1,7 +1,8 @@
 //! The differential corpus: every program of tests/corpus under eleven configurations, each
 //! compared with rustc's LLVM debug build (stdout and exit status): LLVM -O3, corolift's
 //! Cranelift backend at -O0 and -O3 (`corolift=off`, the default, `corolift=all`), and the
-//! LLVM driver (corolift's lowering, LLVM's code) at -O0, -O3 and -Oz.
+//! LLVM driver (corolift's lowering, LLVM's code) at -O0, -O3 and -Oz. Every build that
+//! lowers runs the verifier between passes (`corolift-verify`).
 //!
 //! Lines that start with `size_of` print future sizes, which corolift may legitimately
 //! change: they are compared only for the builds that do not lower coroutines (LLVM and
@@ -22,16 +23,16 @@ pub fn compared_configs() -> Vec<BuildConfig> {
     vec![
         BuildConfig::new("llvm-O3", Backend::Llvm, "3"),
         BuildConfig::corolift("corolift-off-O0", &["corolift=off"], "0"),
-        BuildConfig::corolift("corolift-O0", &[], "0"),
+        BuildConfig::corolift("corolift-O0", &["corolift-verify"], "0"),
         BuildConfig::corolift("corolift-off-O3", &["corolift=off"], "3"),
-        BuildConfig::corolift("corolift-O3", &[], "3"),
+        BuildConfig::corolift("corolift-O3", &["corolift-verify"], "3"),
         // Every pass, the ones not yet on by default (inline_child) included.
-        BuildConfig::corolift("corolift-all-O0", &["corolift=all"], "0"),
-        BuildConfig::corolift("corolift-all-O3", &["corolift=all"], "3"),
+        BuildConfig::corolift("corolift-all-O0", &["corolift=all", "corolift-verify"], "0"),
+        BuildConfig::corolift("corolift-all-O3", &["corolift=all", "corolift-verify"], "3"),
         // The lowering on the LLVM path (dist/rustc-corolift-llvm), as firmware builds use it.
-        BuildConfig::corolift_llvm("llvm-corolift-O0", &[], "0"),
-        BuildConfig::corolift_llvm("llvm-corolift-O3", &[], "3"),
-        BuildConfig::corolift_llvm("llvm-corolift-Oz", &[], "z"),
+        BuildConfig::corolift_llvm("llvm-corolift-O0", &["corolift-verify"], "0"),
+        BuildConfig::corolift_llvm("llvm-corolift-O3", &["corolift-verify"], "3"),
+        BuildConfig::corolift_llvm("llvm-corolift-Oz", &["corolift-verify"], "z"),
     ]
 }
 
