@@ -4,7 +4,9 @@
 //! and 3. For each coroutine the suite keeps, under `tests/snapshots/<program>/<config>/`:
 //! - `<coroutine>.machine`: the recovered state machine before and after, and what
 //!   each pass did and why;
-//! - `<coroutine>.diff`: a unified diff from rustc's MIR to corolift's;
+//! - `<coroutine>.<NN>.<pass>.diff`: for each pass that changed the coroutine's MIR, in
+//!   pipeline order, a unified diff from the MIR before it to the MIR after it (as
+//!   rustc's mir-opt tests keep one `.diff` per pass);
 //! - `<coroutine>.frame`: a unified diff of the resume function's CLIF shape (stack slots,
 //!   returns, calls, memory instructions) from `corolift=off` to corolift, built at the
 //!   same opt-level. Passes that act on what cg_clif makes of the MIR (`self_in_register`,
@@ -19,64 +21,13 @@ use super::Env;
 use crate::compile::{BuildConfig, Directives, compile_program};
 use crate::util::{Result, files_below};
 
-/// A unified diff of two texts, three lines of context: from rustc's MIR to corolift's.
-pub fn unified_diff(before: &str, after: &str) -> String {
-    labelled_diff("rustc", "corolift", before, after)
-}
-
-/// A unified diff of two texts, three lines of context, with its own labels.
+/// A unified diff of two texts, three lines of context, with its own labels (the
+/// `similar` crate's, the diff `insta` uses); `unchanged` when they are equal.
 pub fn labelled_diff(before_label: &str, after_label: &str, before: &str, after: &str) -> String {
-    let a: Vec<&str> = before.lines().collect();
-    let b: Vec<&str> = after.lines().collect();
-    if a == b {
+    if before == after {
         return "unchanged\n".to_string();
     }
-    // Longest common subsequence, then walk it into an edit script.
-    let (n, m) = (a.len(), b.len());
-    let mut lcs = vec![vec![0u32; m + 1]; n + 1];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            lcs[i][j] = if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
-        }
-    }
-    let mut script = Vec::new(); // (tag, line)
-    let (mut i, mut j) = (0, 0);
-    while i < n || j < m {
-        if i < n && j < m && a[i] == b[j] {
-            script.push((' ', a[i]));
-            i += 1;
-            j += 1;
-        } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            script.push(('+', b[j]));
-            j += 1;
-        } else {
-            script.push(('-', a[i]));
-            i += 1;
-        }
-    }
-    let keep: Vec<bool> = (0..script.len())
-        .map(|k| {
-            let lo = k.saturating_sub(3);
-            let hi = (k + 3).min(script.len() - 1);
-            script[lo..=hi].iter().any(|(tag, _)| *tag != ' ')
-        })
-        .collect();
-    let mut out = format!("--- {before_label}\n+++ {after_label}\n");
-    let mut in_hunk = false;
-    for (k, (tag, line)) in script.iter().enumerate() {
-        if keep[k] {
-            if !in_hunk {
-                out.push_str("@@\n");
-                in_hunk = true;
-            }
-            out.push(*tag);
-            out.push_str(line);
-            out.push('\n');
-        } else {
-            in_hunk = false;
-        }
-    }
-    out
+    similar::TextDiff::from_lines(before, after).unified_diff().context_radius(3).header(before_label, after_label).to_string()
 }
 
 /// The snapshot files of one program under one configuration, by file name.
@@ -109,13 +60,39 @@ fn produce(env: &Env, config: &BuildConfig, program: &Path, dump: &Path) -> std:
                 .map_err(|e| e.to_string())
         };
         files.push((format!("{stem}.machine"), read(".machine")?));
-        files.push((format!("{stem}.diff"), unified_diff(&read(".before.mir")?, &read(".after.mir")?)));
+        // Per pass that changed the MIR, in pipeline order: a diff from the MIR before it
+        // to the MIR after it, as rustc's mir-opt tests keep one `.diff` per pass.
+        let mut previous = read(".before.mir")?;
+        for step in pass_steps(dump, stem)? {
+            let (number, pass) = step.split_once('.').ok_or("a malformed step file name")?;
+            let text = read(&format!(".step{step}.mir"))?;
+            let diff = labelled_diff(&format!("before {pass}"), &format!("after {pass}"), &previous, &text);
+            files.push((format!("{stem}.{number}.{pass}.diff"), diff));
+            previous = text;
+        }
         files.push((format!("{stem}.frame"), labelled_diff("corolift=off", "corolift", &frame(&off_dump, stem), &frame(dump, stem))));
     }
     if files.is_empty() {
         return Err("corolift-dump wrote nothing: the program has no coroutine?".into());
     }
     Ok(files)
+}
+
+/// The `<NN>.<pass>` of each `<stem>.step<NN>.<pass>.mir` the dump holds, in order.
+fn pass_steps(dump: &Path, stem: &str) -> std::result::Result<Vec<String>, String> {
+    let prefix = format!("{stem}.step");
+    let mut steps: Vec<String> = files_below(dump)
+        .map_err(|e| e.0)?
+        .iter()
+        .filter_map(|rel| {
+            let name = rel.to_string_lossy();
+            let step = name.strip_prefix(&prefix)?.strip_suffix(".mir")?;
+            // Two digits, then the pass: not another coroutine whose name starts the same.
+            (step.len() > 3 && step.as_bytes()[..2].iter().all(u8::is_ascii_digit) && step.as_bytes()[2] == b'.').then(|| step.to_string())
+        })
+        .collect();
+    steps.sort();
+    Ok(steps)
 }
 
 fn check(expected_dir: &Path, files: &[(String, String)], bless: bool) -> std::result::Result<(), String> {
@@ -137,7 +114,7 @@ fn check(expected_dir: &Path, files: &[(String, String)], bless: bool) -> std::r
             Ok(want) => problems.push_str(&format!(
                 "{name} differs from {}:\n{}",
                 expected_dir.join(name).display(),
-                unified_diff(&want, text)
+                labelled_diff("blessed", "produced", &want, text)
             )),
             Err(_) => problems.push_str(&format!("{name}: no blessed snapshot\n")),
         }

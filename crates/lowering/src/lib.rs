@@ -125,6 +125,8 @@ pub fn lower_coroutine<'tcx>(
     let mut lowered = body.clone();
     let mut changed = false;
     let verifier = (knobs.verify || cfg!(debug_assertions)).then(|| verify::Verifier::for_input(tcx, &lowered));
+    // With `corolift-dump`: the MIR after each pass that changed it.
+    let mut steps: Vec<(&'static str, String)> = Vec::new();
     for pass in knobs.selected(optimizing) {
         if let Some(why) = knobs.backend_skips(pass) {
             summary.passes.push(PassRecord { pass: pass.name, outcome: PassOutcome::Declined(why) });
@@ -147,6 +149,9 @@ pub fn lower_coroutine<'tcx>(
             ));
         }
         changed |= matches!(outcome, PassOutcome::Applied(_));
+        if knobs.dump.is_some() && matches!(outcome, PassOutcome::Applied(_)) {
+            steps.push((pass.name, with_no_trimmed_paths!(report::mir_text(tcx, &lowered))));
+        }
         summary.passes.push(PassRecord { pass: pass.name, outcome });
     }
     let after = StateMachine::recover(&lowered);
@@ -163,7 +168,7 @@ pub fn lower_coroutine<'tcx>(
     };
 
     if let Some(dir) = &knobs.dump {
-        with_no_trimmed_paths!(report::dump_coroutine(tcx, def_id, dir, body, &before, &lowered, &after, &summary));
+        with_no_trimmed_paths!(report::dump_coroutine(tcx, def_id, dir, body, &before, &lowered, &after, &summary, &steps));
     }
     (changed.then_some(lowered), summary)
 }

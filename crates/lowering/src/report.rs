@@ -6,9 +6,10 @@
 //! every codegen unit that uses it. Several rustc processes (a cargo build) may append to one file:
 //! each line goes out in a single `write` on a file opened for appending.
 //!
-//! `corolift-dump=<dir>` writes, per coroutine, `<name>.before.mir`, `<name>.after.mir`
-//! and `<name>.machine` (the recovered machine before and after); the snapshot tests
-//! read these.
+//! `corolift-dump=<dir>` writes, per coroutine, `<name>.before.mir`, `<name>.after.mir`,
+//! `<name>.machine` (the recovered machine before and after, and what each pass said),
+//! and `<name>.step<NN>.<pass>.mir`, the MIR after each pass that changed it, in pipeline
+//! order; the snapshot tests read these.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -44,92 +45,41 @@ pub struct ReportLine<'a> {
     pub absorbed: &'a [String],
 }
 
-fn json_str(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-fn json_opt(out: &mut String, n: Option<impl std::fmt::Display>) {
-    match n {
-        Some(n) => {
-            let _ = write!(out, "{n}");
-        }
-        None => out.push_str("null"),
-    }
-}
-
 impl ReportLine<'_> {
+    /// The line as one JSON object (serde_json's compact form: no newline inside).
     pub fn to_json(&self) -> String {
         let s = self.summary;
-        let mut out = String::from("{\"crate\":");
-        json_str(&mut out, self.crate_name);
-        out.push_str(",\"mir_crate\":");
-        json_str(&mut out, self.mir_crate);
-        out.push_str(",\"symbol\":");
-        json_str(&mut out, self.symbol);
-        out.push_str(",\"function\":");
-        json_str(&mut out, self.function);
-        out.push_str(",\"kind\":");
-        json_str(&mut out, s.kind);
-        out.push_str(",\"opt_level\":");
-        json_str(&mut out, self.opt_level);
-        out.push_str(",\"states_before\":");
-        json_opt(&mut out, s.states_before);
-        out.push_str(",\"states_after\":");
-        json_opt(&mut out, s.states_after);
-        out.push_str(",\"suspend_states_before\":");
-        json_opt(&mut out, s.suspend_states_before);
-        out.push_str(",\"suspend_states_after\":");
-        json_opt(&mut out, s.suspend_states_after);
-        out.push_str(",\"size_before\":");
-        json_opt(&mut out, self.size_before);
-        let _ = write!(out, ",\"size_after\":{},\"resume_bytes\":", self.size_after);
-        json_opt(&mut out, self.resume_bytes);
-        out.push_str(",\"frame_bytes\":");
-        json_opt(&mut out, self.frame_bytes);
-        out.push_str(",\"absorbed\":[");
-        for (i, function) in self.absorbed.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            json_str(&mut out, function);
-        }
-        out.push(']');
-        out.push_str(",\"unrecognised\":");
-        match &s.unrecognised {
-            Some(why) => json_str(&mut out, why),
-            None => out.push_str("null"),
-        }
-        out.push_str(",\"passes\":[");
-        for (i, record) in s.passes.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str("{\"pass\":");
-            json_str(&mut out, record.pass);
-            let (applied, why) = match &record.outcome {
-                PassOutcome::Applied(why) => (true, why),
-                PassOutcome::Declined(why) => (false, why),
-            };
-            let _ = write!(out, ",\"applied\":{applied},\"why\":");
-            json_str(&mut out, why);
-            out.push('}');
-        }
-        out.push_str("]}");
-        out
+        let passes: Vec<serde_json::Value> = s
+            .passes
+            .iter()
+            .map(|record| {
+                let (applied, why) = match &record.outcome {
+                    PassOutcome::Applied(why) => (true, why),
+                    PassOutcome::Declined(why) => (false, why),
+                };
+                serde_json::json!({ "pass": record.pass, "applied": applied, "why": why })
+            })
+            .collect();
+        serde_json::json!({
+            "crate": self.crate_name,
+            "mir_crate": self.mir_crate,
+            "symbol": self.symbol,
+            "function": self.function,
+            "kind": s.kind,
+            "opt_level": self.opt_level,
+            "states_before": s.states_before,
+            "states_after": s.states_after,
+            "suspend_states_before": s.suspend_states_before,
+            "suspend_states_after": s.suspend_states_after,
+            "size_before": self.size_before,
+            "size_after": self.size_after,
+            "resume_bytes": self.resume_bytes,
+            "frame_bytes": self.frame_bytes,
+            "absorbed": self.absorbed,
+            "unrecognised": s.unrecognised,
+            "passes": passes,
+        })
+        .to_string()
     }
 
     /// Appends the line to `path` in one write.
@@ -174,7 +124,7 @@ pub fn file_stem(tcx: TyCtxt<'_>, def_id: DefId) -> String {
 }
 
 /// The resume body, then the coroutine drop body (the drop glue's view of the states).
-fn mir_text<'tcx>(tcx: TyCtxt<'tcx>, body: &Body<'tcx>) -> String {
+pub fn mir_text<'tcx>(tcx: TyCtxt<'tcx>, body: &Body<'tcx>) -> String {
     let mut buf = Vec::new();
     let _ = MirWriter::new(tcx).write_mir_fn(body, &mut buf);
     if let Some(drop_body) = body.coroutine_drop() {
@@ -201,6 +151,7 @@ pub fn dump_coroutine<'tcx>(
     after: &Body<'tcx>,
     machine_after: &Result<StateMachine, Decline>,
     summary: &LoweringSummary,
+    steps: &[(&str, String)],
 ) {
     let stem = file_stem(tcx, def_id);
     let mut machine = format!("{} {}\n== before ==\n", summary.kind, coroutine_path(tcx, def_id));
@@ -221,11 +172,15 @@ pub fn dump_coroutine<'tcx>(
     } else {
         machine.push_str(&machine_text(machine_after));
     }
-    let files = [
+    let mut files = vec![
         (format!("{stem}.before.mir"), mir_text(tcx, before)),
         (format!("{stem}.after.mir"), mir_text(tcx, after)),
         (format!("{stem}.machine"), machine),
     ];
+    // The MIR after each pass that changed it, numbered in pipeline order.
+    for (index, (pass, text)) in steps.iter().enumerate() {
+        files.push((format!("{stem}.step{:02}.{pass}.mir", index + 1), text.clone()));
+    }
     let written = std::fs::create_dir_all(dir)
         .and_then(|()| files.iter().try_for_each(|(name, text)| std::fs::write(dir.join(name), text)));
     if let Err(err) = written {
