@@ -11,7 +11,10 @@
 //! - the debug binary's instructions (callgrind) and the sizes of its futures, which it
 //!   prints;
 //! - which passes applied to the application's coroutines in the dev build, from the
-//!   report (with debug-assertions on, `returned_arm` and `await_free` decline).
+//!   report (with debug-assertions on, `returned_arm` and `await_free` decline), and what
+//!   each of them buys there: the dev build without it (`corolift=-<pass>`), in the
+//!   application crate's resume bytes and frames, the debug binary's instructions and the
+//!   futures' sizes.
 //!
 //! Targets (the research issue): corolift's full-graph CPU time at most `corolift=off`'s
 //! × 1.03, and its application-crate instructions at most `corolift=off`'s. Results go to
@@ -138,6 +141,69 @@ fn app_crate_instructions(build: &Build, project: &Path, target: &Path, out: &Pa
     Ok(total)
 }
 
+/// Runs the debug binary in `target` under callgrind: its instructions, the future sizes
+/// it prints (`size_of <name> <bytes>`) and the rest of its output.
+fn run_debug_binary(name: &str, target: &Path) -> Result<(Option<u64>, BTreeMap<String, u64>, String)> {
+    let run = Command::new("valgrind")
+        .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+        .arg(target.join("debug/tokio_app"))
+        .output()
+        .map_err(|e| Error(format!("cannot run valgrind: {e}")))?;
+    if !run.status.success() {
+        return Err(Error(format!("{name}: the debug binary failed: {}", String::from_utf8_lossy(&run.stderr))));
+    }
+    let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
+    let sizes = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("size_of ").and_then(|r| r.split_once(' ')).and_then(|(n, b)| Some((n.to_string(), b.parse().ok()?))))
+        .collect();
+    let summary = stdout.lines().filter(|l| !l.starts_with("size_of ")).collect::<Vec<_>>().join("\n");
+    Ok((callgrind_instructions(&String::from_utf8_lossy(&run.stderr)), sizes, summary))
+}
+
+/// A dev build of the whole graph with corolift and `flags` (a report among them), not
+/// timed; returns the application crate's resume bytes and frames from the report.
+fn reported_build(cargo: &Path, project: &Path, target: &Path, report: &Path, flags: &str) -> Result<(u64, u64)> {
+    let _ = std::fs::remove_file(report);
+    let rustflags = format!("{flags} -Cllvm-args=corolift-report={}", report.display());
+    let status = Command::new(cargo)
+        .current_dir(project)
+        .args(["build", "--quiet", "--locked", "--offline"])
+        .env("CARGO_TARGET_DIR", target)
+        .env("RUSTFLAGS", rustflags.trim())
+        .env_remove("RUSTC_WRAPPER")
+        .status()
+        .map_err(|e| Error(e.to_string()))?;
+    if !status.success() {
+        return Err(Error(format!("the dev build with `{flags}` failed")));
+    }
+    let lines = crate::report_lines::read(report).map_err(Error)?;
+    let app = lines.iter().filter(|v| v["crate"] == "tokio_app");
+    let (bytes, frames) = app.fold((0, 0), |(b, f), v| (b + v["resume_bytes"].as_u64().unwrap_or(0), f + v["frame_bytes"].as_u64().unwrap_or(0)));
+    Ok((bytes, frames))
+}
+
+/// What each pass that applied in the dev build buys there: the dev build without it
+/// (`corolift=-<pass>`) against the default, in the application crate's resume bytes and
+/// frames, the debug binary's instructions and the futures' sizes.
+fn without_each_pass(cargo: &Path, project: &Path, out: &Path, passes: &[String], default: &Value) -> Result<Vec<Value>> {
+    let mut rows = Vec::new();
+    for (i, pass) in passes.iter().enumerate() {
+        eprintln!("[dev] ({}/{}) the dev build without {pass}", i + 1, passes.len());
+        let target = out.join("target-without");
+        let (bytes, frames) = reported_build(cargo, project, &target, &out.join("report-without.jsonl"), &format!("-Cllvm-args=corolift=-{pass}"))?;
+        let (instructions, sizes, summary) = run_debug_binary(pass, &target)?;
+        if summary != default["output"].as_str().unwrap_or_default() {
+            return Err(Error(format!("the dev build without {pass} prints something else than the default's")));
+        }
+        rows.push(json!({
+            "without": pass, "app_resume_bytes": bytes, "app_frame_bytes": frames,
+            "debug_binary_instructions": instructions, "size_of_sum": sizes.values().sum::<u64>(),
+        }));
+    }
+    Ok(rows)
+}
+
 pub fn dev_builds(dirs: &Dirs, toolchain: &Toolchain, rounds: usize) -> Result<()> {
     let out = fresh_dir(dirs.build.join("bench/dev"));
     let project = out.join("tokio_app");
@@ -180,22 +246,7 @@ pub fn dev_builds(dirs: &Dirs, toolchain: &Toolchain, rounds: usize) -> Result<(
         let target = target_of(build);
         eprintln!("[dev] {}: the application crate's rustc under callgrind, the debug binary under callgrind", build.name);
         let app_instructions = app_crate_instructions(build, &project, &target, &out, &env_of(build))?;
-        let binary = target.join("debug/tokio_app");
-        let run = Command::new("valgrind")
-            .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
-            .arg(&binary)
-            .output()
-            .map_err(|e| Error(format!("cannot run valgrind: {e}")))?;
-        if !run.status.success() {
-            return Err(Error(format!("{}: the debug binary failed: {}", build.name, String::from_utf8_lossy(&run.stderr))));
-        }
-        let run_instructions = callgrind_instructions(&String::from_utf8_lossy(&run.stderr));
-        let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
-        let sizes: BTreeMap<String, u64> = stdout
-            .lines()
-            .filter_map(|l| l.strip_prefix("size_of ").and_then(|r| r.split_once(' ')).and_then(|(n, b)| Some((n.to_string(), b.parse().ok()?))))
-            .collect();
-        let summary = stdout.lines().filter(|l| !l.starts_with("size_of ")).collect::<Vec<_>>().join("\n");
+        let (run_instructions, sizes, summary) = run_debug_binary(build.name, &target)?;
         rows.push(json!({
             "build": build.name,
             "clean_cpu_seconds": clean[build.name],
@@ -215,17 +266,8 @@ pub fn dev_builds(dirs: &Dirs, toolchain: &Toolchain, rounds: usize) -> Result<(
 
     // Which passes applied to the application's coroutines in the dev build.
     let report = out.join("report.jsonl");
-    let _ = std::fs::remove_file(&report);
-    let corolift = &builds[2];
-    let report_build = Build { name: "corolift (report)", cargo: corolift.cargo.clone(), rustflags: "" };
-    let target = out.join("target-report");
-    let flags = format!("-Cllvm-args=corolift-report={}", report.display());
-    let mut cmd = Command::new(&report_build.cargo);
-    cmd.current_dir(&project).args(["build", "--quiet", "--locked", "--offline"]).env("CARGO_TARGET_DIR", &target).env("RUSTFLAGS", &flags);
-    let status = cmd.status().map_err(|e| Error(e.to_string()))?;
-    if !status.success() {
-        return Err(Error("the dev build with a report failed".into()));
-    }
+    let corolift_cargo = builds[2].cargo.clone();
+    let (app_bytes, app_frames) = reported_build(&corolift_cargo, &project, &out.join("target-report"), &report, "")?;
     let mut applied: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     for v in crate::report_lines::read(&report).map_err(Error)? {
         if v["crate"] != "tokio_app" {
@@ -238,6 +280,8 @@ pub fn dev_builds(dirs: &Dirs, toolchain: &Toolchain, rounds: usize) -> Result<(
     }
 
     let row = |name: &str| rows.iter().find(|r| r["build"] == name).cloned().unwrap_or(Value::Null);
+    let applied_passes: Vec<String> = applied.iter().filter(|(_, (yes, _))| *yes > 0).map(|(p, _)| p.clone()).collect();
+    let without = without_each_pass(&corolift_cargo, &project, &out, &applied_passes, &row("corolift"))?;
     let (llvm, off, ours) = (row("llvm"), row("corolift=off"), row("corolift"));
     let f = |v: &Value, k: &str| v[k].as_f64().unwrap_or(f64::NAN);
     println!("\ndev profile, benches/compare/tokio_app (tokio full + futures), CPU medians of {rounds} interleaved rounds");
@@ -261,6 +305,24 @@ pub fn dev_builds(dirs: &Dirs, toolchain: &Toolchain, rounds: usize) -> Result<(
     }
     let clean_ratio = f(&ours, "clean_cpu_median") / f(&off, "clean_cpu_median");
     let instr_ratio = f(&ours, "app_crate_rustc_instructions") / f(&off, "app_crate_rustc_instructions");
+    let default_instructions = row("corolift")["debug_binary_instructions"].as_f64().unwrap_or(f64::NAN);
+    let default_sizes: u64 = row("corolift")["future_sizes"].as_object().into_iter().flatten().filter_map(|(_, v)| v.as_u64()).sum();
+    println!(
+        "what each pass buys in the dev build (the default without it; the default: app resume bytes {app_bytes}, frames {app_frames}, \
+         debug-binary instructions {default_instructions}, size_of sum {default_sizes}):"
+    );
+    println!("  {:<20} {:>18} {:>16} {:>26} {:>12}", "without", "app resume B", "app frames B", "debug run instructions", "size_of sum");
+    let pct = |v: &Value, base: f64| if base > 0.0 { format!("{v} ({:+.1}%)", 100.0 * (v.as_f64().unwrap_or(0.0) - base) / base) } else { v.to_string() };
+    for w in &without {
+        println!(
+            "  {:<20} {:>18} {:>16} {:>26} {:>12}",
+            w["without"].as_str().unwrap_or_default(),
+            pct(&w["app_resume_bytes"], app_bytes as f64),
+            pct(&w["app_frame_bytes"], app_frames as f64),
+            pct(&w["debug_binary_instructions"], default_instructions),
+            w["size_of_sum"],
+        );
+    }
     println!(
         "corolift against LLVM: clean {:.3}×, after the edit {:.3}× (CPU); against corolift=off: clean {clean_ratio:.3}×, after the edit {:.3}×, app crate instructions {instr_ratio:.4}×",
         f(&ours, "clean_cpu_median") / f(&llvm, "clean_cpu_median"),
@@ -276,7 +338,7 @@ pub fn dev_builds(dirs: &Dirs, toolchain: &Toolchain, rounds: usize) -> Result<(
         println!("  [{}] {text}", if *ok { "ok" } else { "MISSED" });
     }
     let path = out.join("dev.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&json!({ "rounds": rounds, "builds": rows, "passes": applied })).unwrap())
+    std::fs::write(&path, serde_json::to_string_pretty(&json!({ "rounds": rounds, "builds": rows, "passes": applied, "without_each_pass": without, "default_app_resume_bytes": app_bytes, "default_app_frame_bytes": app_frames })).unwrap())
         .map_err(|e| Error(e.to_string()))?;
     println!("\nwritten: {}", path.display());
     let missed = checks.iter().filter(|(ok, _)| !ok).count();

@@ -51,7 +51,7 @@
 use rustc_hir::def::DefKind;
 use rustc_hir::def_id::DefId;
 use rustc_hir::intravisit::{self, Visitor as _};
-use rustc_hir::{self as hir, CoroutineDesugaring, CoroutineKind};
+use rustc_hir as hir;
 use rustc_middle::hir::nested_filter;
 use rustc_middle::mir::{Body, StatementKind, TerminatorKind};
 use rustc_middle::ty::{self, TyCtxt, TypingEnv};
@@ -62,11 +62,8 @@ use crate::machine::{ArmKind, StateMachine};
 
 pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
     let tcx = cx.tcx;
-    if tcx.sess.opts.debug_assertions {
-        return PassOutcome::Declined("debug-assertions are on: a second poll must panic as rustc's does".into());
-    }
-    if !matches!(cx.kind, CoroutineKind::Desugared(CoroutineDesugaring::Async, _)) {
-        return PassOutcome::Declined(format!("{} is not a Future: its semantics are kept", cx.kind));
+    if let Err(why) = super::may_change_repoll(cx, "a second poll must panic as rustc's does") {
+        return PassOutcome::Declined(why);
     }
     let machine = match StateMachine::recover(body) {
         Ok(machine) => machine,

@@ -34,6 +34,20 @@ pub struct PassCx<'tcx> {
     pub asked_for: bool,
 }
 
+/// The guard of the passes that change what polling a finished Future does
+/// (`returned_arm`, `await_free`): debug-assertions off (with them on, rustc's panic is
+/// the contract; `with_debug_assertions` says what is kept) and the coroutine a Future (a
+/// `gen` block or a plain coroutine keeps its semantics).
+pub fn may_change_repoll(cx: &PassCx<'_>, with_debug_assertions: &str) -> Result<(), String> {
+    if cx.tcx.sess.opts.debug_assertions {
+        return Err(format!("debug-assertions are on: {with_debug_assertions}"));
+    }
+    if !matches!(cx.kind, CoroutineKind::Desugared(rustc_hir::CoroutineDesugaring::Async, _)) {
+        return Err(format!("{} is not a Future: its semantics are kept", cx.kind));
+    }
+    Ok(())
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PassOutcome {
     /// The body was rewritten; the string is the evidence that it was safe.

@@ -31,7 +31,7 @@
 //! - the arm's block is rustc's `assert(const false, ResumedAfter..)`, reached only from
 //!   the dispatch switch, so rewriting it changes nothing else.
 
-use rustc_hir::{CoroutineDesugaring, CoroutineKind, LangItem};
+use rustc_hir::LangItem;
 use rustc_middle::mir::{
     AggregateKind, Body, Rvalue, Statement, StatementKind, TerminatorKind, RETURN_PLACE,
 };
@@ -42,11 +42,8 @@ use crate::body_edit::{clear_unreachable_blocks, edit_switch};
 use crate::machine::{ArmKind, StateMachine};
 
 pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
-    if cx.tcx.sess.opts.debug_assertions {
-        return PassOutcome::Declined("debug-assertions are on: rustc's panic is kept".into());
-    }
-    if !matches!(cx.kind, CoroutineKind::Desugared(CoroutineDesugaring::Async, _)) {
-        return PassOutcome::Declined(format!("{} is not a Future: its semantics are kept", cx.kind));
+    if let Err(why) = super::may_change_repoll(cx, "rustc's panic is kept") {
+        return PassOutcome::Declined(why);
     }
     let machine = match StateMachine::recover(body) {
         Ok(machine) => machine,
