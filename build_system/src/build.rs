@@ -83,7 +83,7 @@ fn build_llvm_driver(dirs: &Dirs, toolchain: &Toolchain) -> Result<()> {
         .env("RUSTC", &toolchain.rustc)
         .env("CARGO_TARGET_DIR", &target);
     run(&mut cmd)?;
-    let binary = dirs.dist.join("corolift-llvm-driver");
+    let binary = dirs.driver_binary();
     copy(&target.join("release/rustc-corolift-llvm"), &binary)?;
     let rustc = dirs.dist.join("rustc-corolift-llvm");
     write_llvm_driver_wrapper(&rustc, "dist/rustc-corolift-llvm", toolchain, &binary)?;

@@ -59,7 +59,7 @@ commands:
                    await_calls, as groups too), Cranelift and LLVM + corolift at -O0
                    and -O3, over the benchmarks and the corpus (about 40 minutes;
                    with --quick: Cranelift -O3, seed and four corpus programs);
-                   writes build/compare/ablation/
+                   writes build/ablation/, which the full run then includes
   fuzz [--count N] [--seed S] [--keep]
                    build, then generate N random async programs (seeds S.., default
                    100 from 1), run each under LLVM -O0 and corolift (default and

@@ -36,6 +36,11 @@ impl Dirs {
         self.dist.join("librustc_codegen_corolift.so")
     }
 
+    /// The LLVM driver's executable (`dist/rustc-corolift-llvm` is its wrapper).
+    pub fn driver_binary(&self) -> PathBuf {
+        self.dist.join("corolift-llvm-driver")
+    }
+
     pub fn stock_so(&self) -> PathBuf {
         self.build.join("stock").join("librustc_codegen_cranelift.so")
     }

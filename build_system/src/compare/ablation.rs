@@ -30,11 +30,14 @@
 //! pipeline nobody else tests, so a difference is reported as a failure and fails the
 //! command.
 //!
-//! The run takes about 40 minutes on 2 cores, so it is not part of the default
-//! `./y.sh compare` (whose target is 10 minutes); `--quick` measures Cranelift at -O3 on
-//! the `seed` benchmark and four corpus programs, for the test suite. Results go to
-//! `build/compare/ablation/`: `report.json`, `report.html` (tables and a chart per backend
-//! and opt-level) and `results.md`.
+//! The run takes about 40 minutes on 2 cores, four times the full comparison's target of
+//! 10 minutes, so it has its own command. Results go to `build/ablation/`: `report.json`
+//! (with the content hashes of the backend and the driver it measured), `report.html`
+//! (tables and a chart per backend and opt-level) and `results.md`. The full
+//! `./y.sh compare` includes the latest of them in its own report.json, HTML and
+//! results.md when they measured the same compilers, and says so when they did not.
+//! `--quick` measures Cranelift at -O3 on the `seed` benchmark and four corpus programs,
+//! for the test suite.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -290,8 +293,15 @@ fn rows_for(backend: &'static str, opt_level: &'static str, passes: &[&'static s
     rows
 }
 
+/// The compilers an ablation measured: the backend's and the LLVM driver's content hashes.
+/// `./y.sh compare` includes an ablation only when they are the ones it measures.
+pub fn compilers(dirs: &Dirs) -> Value {
+    let hash = |path: std::path::PathBuf| crate::toolchain::sha256_of(&path).ok();
+    json!({ "backend_sha256": hash(dirs.backend_so()), "driver_sha256": hash(dirs.driver_binary()) })
+}
+
 pub fn ablation(dirs: &Dirs, toolchain: &Toolchain, out: &Path, options: &AblationOptions) -> Result<()> {
-    let out = fresh_dir(out.join("ablation"));
+    let out = fresh_dir(out.to_path_buf());
     let started = Instant::now();
     let passes = pass_names(dirs, toolchain, &out)?;
     let programs = programs(dirs, options.quick)?;
@@ -391,7 +401,7 @@ pub fn ablation(dirs: &Dirs, toolchain: &Toolchain, out: &Path, options: &Ablati
     }
     let report = json!({
         "date": super::today(), "commit": super::commit(), "rustc": super::rustc_version(), "machine": super::machine(),
-        "quick": options.quick, "passes": passes, "probe": PROBE, "bench_iterations": programs.iter().filter(|p| p.group == Group::Benchmarks).map(|p| (p.name.clone(), bench_iterations(&p.name))).collect::<BTreeMap<_, _>>(),
+        "quick": options.quick, "compilers": compilers(dirs), "passes": passes, "probe": PROBE, "bench_iterations": programs.iter().filter(|p| p.group == Group::Benchmarks).map(|p| (p.name.clone(), bench_iterations(&p.name))).collect::<BTreeMap<_, _>>(),
         "benchmarks": programs.iter().filter(|p| p.group == Group::Benchmarks).map(|p| p.name.clone()).collect::<Vec<_>>(),
         "corpus_programs": programs.iter().filter(|p| p.group == Group::Corpus).count(),
         "rows": report_rows, "failures": failures,
@@ -451,7 +461,7 @@ fn sections(rows: &[Value]) -> Vec<(String, String)> {
 }
 
 /// The ablation as text tables, one per backend and opt-level.
-fn tables(report: &Value) -> String {
+pub(super) fn tables(report: &Value) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let rows = report["rows"].as_array().cloned().unwrap_or_default();
@@ -575,10 +585,18 @@ fn html(report: &Value, tables: &str) -> String {
         }
         page.push_str("</ul>");
     }
+    page.push_str(&charts(report));
+    page.push_str(&format!("<h2>Tables</h2><pre>{}</pre></body></html>", esc(tables)));
+    page
+}
+
+/// The ablation's charts, a section per backend and opt-level (also in compare's page).
+pub(super) fn charts(report: &Value) -> String {
+    let mut page = String::new();
     let rows = report["rows"].as_array().cloned().unwrap_or_default();
     let sections = sections(&rows);
     for (backend, opt) in sections {
-        page.push_str(&format!("<h2>{backend} -O{opt}</h2><div class=\"charts\">"));
+        page.push_str(&format!("<h3>{backend} -O{opt}</h3><div class=\"charts\">"));
         let section: Vec<&Value> = rows.iter().filter(|r| r["backend"] == backend.as_str() && r["opt_level"] == opt.as_str()).collect();
         let mut names: Vec<String> = Vec::new();
         for r in &section {
@@ -609,6 +627,5 @@ fn html(report: &Value, tables: &str) -> String {
         }
         page.push_str("</div>");
     }
-    page.push_str(&format!("<h2>Tables</h2><pre>{}</pre></body></html>", esc(tables)));
     page
 }

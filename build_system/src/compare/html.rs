@@ -238,6 +238,21 @@ pub fn render(report: &Value) -> String {
         }
         page.push_str("</table>");
     }
+    // The ablation the full run included (or why none).
+    let ablation = &report["ablation"];
+    if ablation["rows"].is_array() {
+        page.push_str(&format!(
+            "<h2>Ablation</h2><p>From <code>./y.sh compare --ablation</code> of {} (commit {}), the same compilers as this run. \
+             Orange: the default without the pass, against the default. Green: the pass alone, against corolift=off. \
+             Negative: smaller or faster.</p>",
+            escape(ablation["date"].as_str().unwrap_or_default()),
+            escape(ablation["commit"].as_str().unwrap_or_default())
+        ));
+        page.push_str(&super::ablation::charts(ablation));
+        page.push_str(&format!("<pre>{}</pre>", escape(&super::ablation::tables(ablation))));
+    } else if let Some(why) = ablation["missing"].as_str() {
+        page.push_str(&format!("<h2>Ablation</h2><p>{}: run <code>./y.sh compare --ablation</code>.</p>", escape(why)));
+    }
     page.push_str("</body></html>\n");
     page
 }

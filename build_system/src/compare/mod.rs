@@ -147,9 +147,11 @@ impl BuildFigures {
 }
 
 pub fn compare(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()> {
+    // The ablation's own folder: a full comparison, which empties build/compare, includes
+    // the latest ablation of the same compilers from there.
+    let ablation_dir = options.out_dir.as_ref().map_or_else(|| dirs.build.join("ablation"), |d| d.join("ablation"));
     if options.ablation {
-        let base = options.out_dir.clone().unwrap_or_else(|| dirs.build.join("compare"));
-        return ablation::ablation(dirs, toolchain, &base, &ablation::AblationOptions { quick: options.quick });
+        return ablation::ablation(dirs, toolchain, &ablation_dir, &ablation::AblationOptions { quick: options.quick });
     }
     let out = fresh_dir(options.out_dir.clone().unwrap_or_else(|| dirs.build.join("compare")));
     let bench_dir = dirs.root.join("benches/compare");
@@ -200,7 +202,10 @@ pub fn compare(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<
             }
         }
     }
-    let tables = tables(&report);
+    let mut tables = tables(&report);
+    if !options.quick {
+        tables.push_str(&include_ablation(dirs, &ablation_dir, &mut report));
+    }
     print!("{tables}");
     write_results(&out, &report, &tables)?;
     let json_path = out.join("report.json");
@@ -718,6 +723,32 @@ pub(crate) fn summary(report: &Value) -> Vec<Vec<String>> {
         ]);
     }
     rows
+}
+
+/// The latest `./y.sh compare --ablation` (it takes about 40 minutes, four times this
+/// run) goes into the full run's report.json, HTML and results.md when it measured the
+/// same compilers (the backend's and the driver's content hashes); otherwise the results
+/// say that it is missing or stale and how to make it. Returns its tables, or that note.
+fn include_ablation(dirs: &Dirs, ablation_dir: &Path, report: &mut Value) -> String {
+    let path = ablation_dir.join("report.json");
+    let found: Option<Value> = std::fs::read_to_string(&path).ok().and_then(|text| serde_json::from_str(&text).ok());
+    let current = ablation::compilers(dirs);
+    match found {
+        Some(ablation) if ablation["compilers"] == current && ablation["quick"] == false => {
+            let text = ablation::tables(&ablation);
+            report["ablation"] = ablation;
+            text
+        }
+        found => {
+            let why = match found {
+                Some(a) if a["quick"] == true => "the latest ablation is a --quick one".to_string(),
+                Some(a) => format!("the latest ablation ({}, commit {}) measured other compilers", a["date"].as_str().unwrap_or("?"), a["commit"].as_str().unwrap_or("?")),
+                None => format!("no ablation in {}", ablation_dir.display()),
+            };
+            report["ablation"] = json!({ "missing": why });
+            format!("\n== ablation ==\n{why}: run ./y.sh compare --ablation (about 40 minutes), then this comparison again\n")
+        }
+    }
 }
 
 /// `results.md` beside report.json: where and when the comparison ran, the summary, and
