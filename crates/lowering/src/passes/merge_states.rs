@@ -47,7 +47,10 @@
 //! Then every `variant#b` becomes `variant#a` (in the resume body and in the drop body),
 //! every `discriminant(..) = b` becomes `= a`, the dispatch loses `b`'s arm, and each edge
 //! from outside into `b`'s code goes to the paired block of `a`'s code when no local with
-//! a different name on the two sides is live there. Variant `b` is left without writes,
+//! a different name on the two sides is live there. Such an edge passes through a new
+//! block of storage markers where the names differ in storage only: `b`'s local dies,
+//! its twin in `a`'s code comes alive (rustc's `MaybeStorageLive` says where), so the
+//! merged body keeps rustc's storage rules. Variant `b` is left without writes,
 //! and `dead_states` removes it from the layout and the drop glue.
 //!
 //! Why MIR: the comparison and the renaming are about places and variants, which MIR names
@@ -61,8 +64,10 @@ use rustc_hir::def::DefKind;
 use rustc_middle::mir::visit::{MutVisitor, PlaceContext};
 use rustc_middle::mir::{
     BasicBlock, BasicBlockData, Body, CoroutineLayout, CoroutineSavedLocal, Local, Location,
-    Statement, Terminator, TerminatorKind,
+    Statement, StatementKind, Terminator, TerminatorKind,
 };
+use rustc_mir_dataflow::Analysis;
+use rustc_mir_dataflow::impls::{MaybeStorageLive, always_storage_live_locals};
 use rustc_middle::ty::{Instance, TyCtxt, TypingEnv};
 use rustc_span::{DUMMY_SP, Span};
 
@@ -161,6 +166,24 @@ fn try_merge<'tcx>(
         .filter(|&(&from_b, _)| live.live_in(from_b).iter().all(|l| walk.locals.get(&l).is_none_or(|&m| m == l)))
         .map(|(&from_b, &to_a)| (from_b, to_a))
         .collect();
+    // A redirected edge leaves b's storage markers behind: a renamed local of b whose
+    // storage is live there dies on the edge, and its twin in a's code comes alive if a's
+    // code has it live at the target (rustc's storage rules, which the verifier holds the
+    // passes to).
+    let storage = storage_markers_for_redirects(tcx, body, &walk, &redirectable);
+    let mut entries: HashMap<BasicBlock, BasicBlock> = HashMap::new();
+    for (&from_b, &to_a) in &redirectable {
+        let entry = match storage.get(&from_b) {
+            Some(markers) if !markers.is_empty() => {
+                let source_info = body.basic_blocks[from_b].terminator().source_info;
+                let statements = markers.iter().map(|kind| Statement::new(source_info, kind.clone())).collect();
+                let goto = Terminator { source_info, kind: TerminatorKind::Goto { target: to_a } };
+                new.basic_blocks.as_mut().push(BasicBlockData::new_stmts(statements, Some(goto), body.basic_blocks[from_b].is_cleanup))
+            }
+            _ => to_a,
+        };
+        entries.insert(from_b, entry);
+    }
     let reachable = reachable_blocks(body);
     let mut redirected = 0;
     for (bb, data) in new.basic_blocks.as_mut().iter_enumerated_mut() {
@@ -168,7 +191,7 @@ fn try_merge<'tcx>(
             continue;
         }
         data.terminator_mut().successors_mut(|succ| {
-            if let Some(&to) = redirectable.get(succ) {
+            if let Some(&to) = entries.get(succ) {
                 *succ = to;
                 redirected += 1;
             }
@@ -187,6 +210,45 @@ fn try_merge<'tcx>(
         new,
         format!("{} blocks paired, {redirected} entry edges into b's code redirected", walk.blocks.len()),
     ))
+}
+
+/// The storage markers each redirected edge needs (by the b block it no longer enters):
+/// `StorageDead` of each renamed local of b whose storage may be live at the b block, and
+/// `StorageLive` of its twin in a's code where a's code may have the twin's storage live at
+/// the paired block while it is certainly dead at the b block. Storage liveness is rustc's
+/// `MaybeStorageLive`.
+fn storage_markers_for_redirects<'tcx>(
+    tcx: TyCtxt<'tcx>,
+    body: &Body<'tcx>,
+    walk: &LockstepWalk,
+    redirects: &HashMap<BasicBlock, BasicBlock>,
+) -> HashMap<BasicBlock, Vec<StatementKind<'tcx>>> {
+    let always_live = always_storage_live_locals(body);
+    let mut cursor = MaybeStorageLive::new(std::borrow::Cow::Borrowed(&always_live))
+        .iterate_to_fixpoint(tcx, body, None)
+        .into_results_cursor(body);
+    let mut live_at = |block: BasicBlock| {
+        cursor.seek_to_block_start(block);
+        cursor.get().clone()
+    };
+    let mut renamed: Vec<(Local, Local)> = walk.locals.iter().filter(|(b, a)| b != a).map(|(&b, &a)| (b, a)).collect();
+    renamed.sort();
+    redirects
+        .iter()
+        .map(|(&from_b, &to_a)| {
+            let (at_b, at_a) = (live_at(from_b), live_at(to_a));
+            let mut markers = Vec::new();
+            for &(local_b, local_a) in &renamed {
+                if at_b.contains(local_b) {
+                    markers.push(StatementKind::StorageDead(local_b));
+                }
+                if at_a.contains(local_a) && !at_b.contains(local_a) {
+                    markers.push(StatementKind::StorageLive(local_a));
+                }
+            }
+            (from_b, markers)
+        })
+        .collect()
 }
 
 /// Variant `b`'s fields against variant `a`'s: same types, pairable saved locals, and no
