@@ -32,6 +32,16 @@ pub fn read(path: &Path) -> Result<Vec<Value>, String> {
     Ok(lines)
 }
 
+/// Why `pass` applied to the coroutine of `line`, if it applied.
+pub fn applied_why<'a>(line: &'a Value, pass: &str) -> Option<&'a str> {
+    line["passes"].as_array()?.iter().find(|r| r["pass"] == pass && r["applied"] == true)?["why"].as_str()
+}
+
+/// The first line of `lines` for the coroutine `function`.
+pub fn of_function<'a>(lines: &'a [Value], function: &str) -> Option<&'a Value> {
+    lines.iter().find(|v| v["function"] == function)
+}
+
 /// The same, keyed by symbol.
 pub fn by_symbol(path: &Path) -> Result<BTreeMap<String, Value>, String> {
     Ok(read(path)?.into_iter().map(|v| (v["symbol"].as_str().unwrap_or_default().to_string(), v)).collect())

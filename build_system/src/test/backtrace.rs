@@ -183,12 +183,10 @@ fn forwarded_variable(env: &Env, out_dir: &Path) {
             }
             compile_file(env.dirs, env.toolchain, config, &program, &exe, &extra)?;
             if config.backend != Backend::Llvm {
-                let lines = std::fs::read_to_string(&report).map_err(|e| format!("no report: {e}"))?;
-                let applied = lines.lines().any(|l| {
-                    l.contains("\"function\":\"held::{closure#0}\"") && l.contains("\"pass\":\"forward_upvars\",\"applied\":true")
-                });
-                if !applied {
-                    return Err(format!("forward_upvars did not apply to held::{{closure#0}}:\n{lines}"));
+                let lines = crate::report_lines::read(&report)?;
+                let held = crate::report_lines::of_function(&lines, "held::{closure#0}");
+                if !held.is_some_and(|line| crate::report_lines::applied_why(line, "forward_upvars").is_some()) {
+                    return Err(format!("forward_upvars did not apply to held::{{closure#0}}: {held:?}"));
                 }
             }
             let out = Command::new("gdb")

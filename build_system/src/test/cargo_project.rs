@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use super::Env;
+use crate::report_lines;
 use crate::util::{Result, describe};
 
 fn cargo_run(
@@ -86,12 +87,9 @@ pub fn run(env: &Env) -> Result<()> {
         env.tally.record("cargo", label, check_report(file));
     }
     let result = (|| {
-        let text = std::fs::read_to_string(&all_report).map_err(|e| format!("no report at {}: {e}", all_report.display()))?;
-        let line = text
-            .lines()
-            .find(|l| l.contains("\"function\":\"wraps_doubled::{closure#0}\""))
-            .ok_or("no report line for wraps_doubled::{closure#0} under corolift=all")?;
-        if !line.contains("\"pass\":\"flatten_child\",\"applied\":true,\"why\":\"corolift_test_child::doubled::{closure#0}") {
+        let lines = report_lines::read(&all_report)?;
+        let line = report_lines::of_function(&lines, "wraps_doubled::{closure#0}").ok_or("no report line for wraps_doubled::{closure#0} under corolift=all")?;
+        if !report_lines::applied_why(line, "flatten_child").is_some_and(|why| why.starts_with("corolift_test_child::doubled::{closure#0}")) {
             return Err(format!("flatten_child did not flatten the other crate's child:\n{line}"));
         }
         Ok(())
@@ -103,13 +101,14 @@ pub fn run(env: &Env) -> Result<()> {
 /// The report of a release build covers the coroutines of both crates, and the upstream
 /// crate's lowered MIR (read from its metadata) proves its await-free children Ready.
 fn check_report(report: &Path) -> std::result::Result<(), String> {
-    let text = std::fs::read_to_string(report).map_err(|e| format!("no report at {}: {e}", report.display()))?;
+    if !report.exists() {
+        return Err(format!("no report at {}", report.display()));
+    }
+    // Every line: a coroutine codegened in several crates has a line in each.
+    let text = std::fs::read_to_string(report).map_err(|e| e.to_string())?;
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).map_err(|e| format!("not a report line: {e}"))).collect::<std::result::Result<_, String>>()?;
     let has = |krate: &str, mir_crate: &str, function: &str| {
-        text.lines().any(|l| {
-            l.contains(&format!("\"crate\":\"{krate}\""))
-                && l.contains(&format!("\"mir_crate\":\"{mir_crate}\""))
-                && l.contains(&format!("\"function\":\"{function}\""))
-        })
+        lines.iter().any(|l| l["crate"] == krate && l["mir_crate"] == mir_crate && l["function"] == function)
     };
     for (krate, mir_crate, function) in [
         // codegened where it is defined
@@ -123,9 +122,9 @@ fn check_report(report: &Path) -> std::result::Result<(), String> {
         }
     }
     // The upstream crate's lowered MIR (from metadata) proves its children Ready.
-    let ready = text.lines().find(|l| l.contains("\"function\":\"ready_children::{closure#0}\""));
-    let ready = ready.ok_or("no report line for ready_children::{closure#0}")?;
-    if !ready.contains("\"pass\":\"ready_child\",\"applied\":true,\"why\":\"every return of corolift_test_child::scaled::{closure#0}, corolift_test_child::tagged::{closure#0} builds") {
+    let ready = report_lines::of_function(&lines, "ready_children::{closure#0}").ok_or("no report line for ready_children::{closure#0}")?;
+    let proven = "every return of corolift_test_child::scaled::{closure#0}, corolift_test_child::tagged::{closure#0} builds";
+    if !report_lines::applied_why(ready, "ready_child").is_some_and(|why| why.starts_with(proven)) {
         return Err(format!("ready_child did not use the upstream crate's MIR:\n{ready}"));
     }
     Ok(())
