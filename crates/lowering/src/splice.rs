@@ -7,7 +7,8 @@
 //!   destination; an argument the site moves in whole from a local of the same type is
 //!   that local, and the other arguments are assigned from the site's operands at the
 //!   entry;
-//! - blocks: appended; `return` goes to the site's target; `resume` and every
+//! - blocks: appended; `return` goes to the site's target, after a `StorageDead` of each
+//!   child local whose storage may still be live there (a return ended it); `resume` and every
 //!   `unwind continue` of the child take the site's unwind action. At a site on a cleanup
 //!   path, every spliced block is cleanup code and every unwind action terminates;
 //! - scopes: appended under the site's scope; the child's outermost scope is marked as
@@ -28,6 +29,8 @@ use rustc_middle::mir::{
     TerminatorKind, UnwindAction, UnwindTerminateReason, WithRetag,
 };
 use rustc_middle::ty::{EarlyBinder, Instance, TyCtxt, TypingEnv};
+use rustc_mir_dataflow::Analysis;
+use rustc_mir_dataflow::impls::{MaybeStorageLive, always_storage_live_locals};
 
 /// `body` (the MIR of `instance`'s item) for `instance`, in the receiving body's typing
 /// environment: its generic parameters replaced and the result normalized. A body whose
@@ -114,6 +117,11 @@ pub fn splice_body<'tcx>(tcx: TyCtxt<'tcx>, body: &mut Body<'tcx>, site: SpliceS
         }
     }
     let fresh = |local: Local| local != RETURN_PLACE && !moved_in.contains(&Some(locals[local]));
+    // A return ends the storage of every local of the returning function; a spliced
+    // return is a jump, so the child's locals whose storage may still be live there die
+    // on it explicitly (rustc's `MaybeStorageLive`, on the child's own body). Otherwise a
+    // child spliced into a loop would start its next run with locals still live.
+    let ended_at_return = storage_live_at_returns(tcx, &child);
     let scope_base = body.source_scopes.len();
     let block_base = body.basic_blocks.len();
     let callsite_scope = body.source_scopes[call_scope].clone();
@@ -163,7 +171,12 @@ pub fn splice_body<'tcx>(tcx: TyCtxt<'tcx>, body: &mut Body<'tcx>, site: SpliceS
         return Err(why);
     }
     let entry = BasicBlock::from_usize(block_base);
-    for data in blocks {
+    for (bb, mut data) in blocks.into_iter().enumerate() {
+        for &local in ended_at_return.get(&BasicBlock::from_usize(bb)).into_iter().flatten() {
+            if fresh(local) {
+                data.statements.push(Statement::new(data.terminator().source_info, StatementKind::StorageDead(locals[local])));
+            }
+        }
         body.basic_blocks.as_mut().push(data);
     }
 
@@ -189,6 +202,23 @@ pub fn splice_body<'tcx>(tcx: TyCtxt<'tcx>, body: &mut Body<'tcx>, site: SpliceS
         list.extend(items.iter().cloned());
     }
     Ok(())
+}
+
+/// Per block of `body` that ends in `return`: the locals with storage markers whose
+/// storage may be live there.
+fn storage_live_at_returns<'tcx>(tcx: TyCtxt<'tcx>, body: &Body<'tcx>) -> std::collections::HashMap<BasicBlock, Vec<Local>> {
+    let always_live = always_storage_live_locals(body);
+    let mut cursor = MaybeStorageLive::new(std::borrow::Cow::Borrowed(&always_live))
+        .iterate_to_fixpoint(tcx, body, None)
+        .into_results_cursor(body);
+    body.basic_blocks
+        .iter_enumerated()
+        .filter(|(_, data)| matches!(data.terminator().kind, TerminatorKind::Return))
+        .map(|(block, data)| {
+            cursor.seek_before_primary_effect(Location { block, statement_index: data.statements.len() });
+            (block, cursor.get().iter().filter(|&l| !always_live.contains(l)).collect())
+        })
+        .collect()
 }
 
 /// The constants of a body that must evaluate for it to compile.
