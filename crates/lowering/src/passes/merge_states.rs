@@ -187,6 +187,11 @@ fn try_merge<'tcx>(
     let reachable = reachable_blocks(body);
     let mut redirected = 0;
     for (bb, data) in new.basic_blocks.as_mut().iter_enumerated_mut() {
+        // The blocks of storage markers just added (past the old body's blocks) already
+        // jump where they should.
+        if bb.as_usize() >= body.basic_blocks.len() {
+            continue;
+        }
         if walk.blocks.contains_key(&bb) || !reachable.contains(bb) || bb == machine.dispatch.block {
             continue;
         }
