@@ -170,37 +170,44 @@ fn try_merge<'tcx>(
     // storage is live there dies on the edge, and its twin in a's code comes alive if a's
     // code has it live at the target (rustc's storage rules, which the verifier holds the
     // passes to).
+    // A predecessor that only jumps (`goto`) takes the markers itself; any other edge goes
+    // through a new block of them.
     let storage = storage_markers_for_redirects(tcx, body, &walk, &redirectable);
-    let mut entries: HashMap<BasicBlock, BasicBlock> = HashMap::new();
-    for (&from_b, &to_a) in &redirectable {
-        let entry = match storage.get(&from_b) {
-            Some(markers) if !markers.is_empty() => {
-                let source_info = body.basic_blocks[from_b].terminator().source_info;
-                let statements = markers.iter().map(|kind| Statement::new(source_info, kind.clone())).collect();
-                let goto = Terminator { source_info, kind: TerminatorKind::Goto { target: to_a } };
-                new.basic_blocks.as_mut().push(BasicBlockData::new_stmts(statements, Some(goto), body.basic_blocks[from_b].is_cleanup))
-            }
-            _ => to_a,
-        };
-        entries.insert(from_b, entry);
-    }
+    let markers_of = |from_b: &BasicBlock| storage.get(from_b).filter(|m| !m.is_empty());
     let reachable = reachable_blocks(body);
+    let mut marker_blocks: HashMap<BasicBlock, BasicBlock> = HashMap::new();
     let mut redirected = 0;
-    for (bb, data) in new.basic_blocks.as_mut().iter_enumerated_mut() {
-        // The blocks of storage markers just added (past the old body's blocks) already
-        // jump where they should.
-        if bb.as_usize() >= body.basic_blocks.len() {
-            continue;
-        }
+    for bb in body.basic_blocks.indices() {
         if walk.blocks.contains_key(&bb) || !reachable.contains(bb) || bb == machine.dispatch.block {
             continue;
         }
-        data.terminator_mut().successors_mut(|succ| {
-            if let Some(&to) = entries.get(succ) {
-                *succ = to;
-                redirected += 1;
+        let source_info = body.basic_blocks[bb].terminator().source_info;
+        if let TerminatorKind::Goto { target } = body.basic_blocks[bb].terminator().kind
+            && let Some(&to_a) = redirectable.get(&target)
+        {
+            let data = &mut new.basic_blocks.as_mut()[bb];
+            for kind in markers_of(&target).into_iter().flatten() {
+                data.statements.push(Statement::new(source_info, kind.clone()));
             }
-        });
+            data.terminator_mut().kind = TerminatorKind::Goto { target: to_a };
+            redirected += 1;
+            continue;
+        }
+        let mut successors: Vec<BasicBlock> = body.basic_blocks[bb].terminator().successors().collect();
+        for succ in &mut successors {
+            let Some(&to_a) = redirectable.get(succ) else { continue };
+            *succ = match markers_of(succ) {
+                Some(markers) => *marker_blocks.entry(*succ).or_insert_with(|| {
+                    let statements = markers.iter().map(|kind| Statement::new(source_info, kind.clone())).collect();
+                    let goto = Terminator { source_info, kind: TerminatorKind::Goto { target: to_a } };
+                    new.basic_blocks.as_mut().push(BasicBlockData::new_stmts(statements, Some(goto), body.basic_blocks[bb].is_cleanup))
+                }),
+                None => to_a,
+            };
+            redirected += 1;
+        }
+        let mut next = successors.into_iter();
+        new.basic_blocks.as_mut()[bb].terminator_mut().successors_mut(|succ| *succ = next.next().unwrap());
     }
     clear_unreachable_blocks(&mut new);
     // variant#b reads as variant#a everywhere, and b is written nowhere.
