@@ -308,6 +308,9 @@ pub fn compilers(dirs: &Dirs) -> Value {
 pub fn ablation(dirs: &Dirs, toolchain: &Toolchain, out: &Path, options: &AblationOptions) -> Result<()> {
     let out = fresh_dir(out.to_path_buf());
     let started = Instant::now();
+    // The checkout as the run starts (what its compilers were built from): a commit made
+    // while the run goes on must not be credited with its figures.
+    let commit = super::commit();
     let passes = pass_names(dirs, toolchain, &out)?;
     let programs = programs(dirs, options.quick)?;
     let sections: Vec<(&'static str, &'static str)> =
@@ -405,7 +408,7 @@ pub fn ablation(dirs: &Dirs, toolchain: &Toolchain, out: &Path, options: &Ablati
         }
     }
     let report = json!({
-        "date": super::today(), "commit": super::commit(), "rustc": super::rustc_version(), "machine": super::machine(),
+        "date": super::today(), "commit": commit, "rustc": super::rustc_version(), "machine": super::machine(),
         "quick": options.quick, "compilers": compilers(dirs), "passes": passes, "probe": PROBE, "bench_iterations": programs.iter().filter(|p| p.group == Group::Benchmarks).map(|p| (p.name.clone(), bench_iterations(&p.name))).collect::<BTreeMap<_, _>>(),
         "benchmarks": programs.iter().filter(|p| p.group == Group::Benchmarks).map(|p| p.name.clone()).collect::<Vec<_>>(),
         "corpus_programs": programs.iter().filter(|p| p.group == Group::Corpus).count(),

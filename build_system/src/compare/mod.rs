@@ -159,6 +159,8 @@ pub fn compare(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<
     // One untimed build writes the report; the rest are timed (five in a full run).
     let compile_runs = if options.quick { 2 } else { 6 };
     let started = Instant::now();
+    // The checkout as the run starts, which its compilers were built from.
+    let commit = commit();
     let mut results: Vec<(String, Vec<(String, BuildFigures)>)> = Vec::new();
 
     for bench in benchmarks(options.quick) {
@@ -186,6 +188,7 @@ pub fn compare(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<
     let firmware = if options.quick { None } else { Some(firmware::measure(dirs, toolchain, &out, &started)) };
 
     let mut report = build_report(&results, tokio.as_ref(), options);
+    report["commit"] = json!(commit);
     if let Some(rows) = &firmware {
         report["firmware"] = Value::Array(
             rows.iter()
