@@ -6,6 +6,8 @@
 //! from a broken body.
 //!
 //! What it checks, on the resume body and on the coroutine drop body:
+//! - **cleanup edges**: unwinding enters cleanup blocks, normal edges stay in normal code,
+//!   cleanup code stays cleanup (rustc's MIR validator's rule);
 //! - **state numbers**: each arm of the body's dispatch, and each write of the tag
 //!   (`discriminant((*self)) = v`), names a variant the layout has;
 //! - **layout**: the layout agrees with itself and with every projection into a variant
@@ -22,7 +24,7 @@
 use std::borrow::Cow;
 
 use rustc_middle::mir::visit::{PlaceContext, Visitor};
-use rustc_middle::mir::{Body, Local, Location, Statement, StatementKind, traversal};
+use rustc_middle::mir::{Body, Local, Location, Statement, StatementKind, UnwindAction, traversal};
 use rustc_middle::ty::TyCtxt;
 use rustc_mir_dataflow::impls::{MaybeStorageDead, MaybeStorageLive, always_storage_live_locals};
 use rustc_mir_dataflow::{Analysis, ResultsCursor};
@@ -46,6 +48,7 @@ impl Verifier {
     /// The first rule `body` (with its drop body) breaks, if any.
     pub fn check<'tcx>(&self, tcx: TyCtxt<'tcx>, body: &Body<'tcx>) -> Result<(), String> {
         for (which, b) in ["resume body", "drop body"].into_iter().zip(bodies(body)) {
+            check_cleanup_edges(b).map_err(|why| format!("{which}: {why}"))?;
             check_states(body, b).map_err(|why| format!("{which}: {why}"))?;
             if self.storage_rules
                 && let Some(first) = storage_violations(tcx, b).into_iter().next()
@@ -60,6 +63,32 @@ impl Verifier {
 /// The resume body, then the drop body if there is one.
 fn bodies<'a, 'tcx>(body: &'a Body<'tcx>) -> impl Iterator<Item = &'a Body<'tcx>> {
     std::iter::once(body).chain(body.coroutine.as_ref().and_then(|c| c.coroutine_drop.as_ref()))
+}
+
+/// Cleanup code is entered only by unwinding and never left for normal code: an unwind
+/// edge goes to a cleanup block, any other edge of normal code to normal code, and every
+/// edge of cleanup code to cleanup code (what rustc's MIR validator requires, and what
+/// backends rely on to build landing pads).
+fn check_cleanup_edges(body: &Body<'_>) -> Result<(), String> {
+    for (block, data) in body.basic_blocks.iter_enumerated() {
+        let unwind_to = match data.terminator().unwind() {
+            Some(UnwindAction::Cleanup(target)) => Some(*target),
+            _ => None,
+        };
+        for successor in data.terminator().successors() {
+            let cleanup = body.basic_blocks[successor].is_cleanup;
+            let expected = data.is_cleanup || Some(successor) == unwind_to;
+            if cleanup != expected {
+                return Err(format!(
+                    "{block:?} ({}) goes to {successor:?} ({}){}",
+                    if data.is_cleanup { "cleanup" } else { "normal code" },
+                    if cleanup { "cleanup" } else { "normal code" },
+                    if Some(successor) == unwind_to { " as its unwind edge" } else { "" }
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// State numbers and the layout. `coroutine` holds the layout; `body` is one of its bodies.

@@ -195,12 +195,14 @@ fn try_merge<'tcx>(
         }
         let mut successors: Vec<BasicBlock> = body.basic_blocks[bb].terminator().successors().collect();
         for succ in &mut successors {
-            let Some(&to_a) = redirectable.get(succ) else { continue };
-            *succ = match markers_of(succ) {
-                Some(markers) => *marker_blocks.entry(*succ).or_insert_with(|| {
+            let from_b = *succ;
+            let Some(&to_a) = redirectable.get(&from_b) else { continue };
+            *succ = match markers_of(&from_b) {
+                Some(markers) => *marker_blocks.entry(from_b).or_insert_with(|| {
                     let statements = markers.iter().map(|kind| Statement::new(source_info, kind.clone())).collect();
                     let goto = Terminator { source_info, kind: TerminatorKind::Goto { target: to_a } };
-                    new.basic_blocks.as_mut().push(BasicBlockData::new_stmts(statements, Some(goto), body.basic_blocks[bb].is_cleanup))
+                    // A cleanup block if the edge unwinds into cleanup code (as b's block was).
+                    new.basic_blocks.as_mut().push(BasicBlockData::new_stmts(statements, Some(goto), body.basic_blocks[from_b].is_cleanup))
                 }),
                 None => to_a,
             };
