@@ -239,7 +239,10 @@ fn flags_cleared_before<'tcx>(body: &Body<'tcx>, machine: &StateMachine, at: Loc
 }
 
 fn is_false(rvalue: &Rvalue<'_>) -> bool {
-    matches!(rvalue, Rvalue::Use(Operand::Constant(constant), _) if constant.const_.try_to_bool() == Some(false))
+    // Only a `bool` constant can be asked for its truth: rustc treats asking a constant of
+    // another size as a bug (an ICE on `_5 = const 0_u32`, fuzz seeds 901027 and 901123).
+    matches!(rvalue, Rvalue::Use(Operand::Constant(constant), _)
+        if constant.ty().is_bool() && constant.const_.try_to_bool() == Some(false))
 }
 
 /// [`any_reached_after`] without following drop flags.
