@@ -57,7 +57,7 @@ commands:
                    --ablation: instead, each pass removed from the default and alone
                    on corolift=off (inline_child+flatten_child, with and without
                    await_calls, as groups too), Cranelift and LLVM + corolift at -O0
-                   and -O3, over the benchmarks and the corpus (about 40 minutes;
+                   and -O3, over the benchmarks and the corpus (about an hour;
                    with --quick: Cranelift -O3, seed and four corpus programs);
                    writes build/ablation/, which the full run then includes
   fuzz [--count N] [--seed S] [--keep]

@@ -728,7 +728,7 @@ pub(crate) fn summary(report: &Value) -> Vec<Vec<String>> {
     rows
 }
 
-/// The latest `./y.sh compare --ablation` (it takes about 40 minutes, four times this
+/// The latest `./y.sh compare --ablation` (it takes about an hour, six times this
 /// run) goes into the full run's report.json, HTML and results.md when it measured the
 /// same compilers (the backend's and the driver's content hashes); otherwise the results
 /// say that it is missing or stale and how to make it. Returns its tables, or that note.
@@ -749,7 +749,7 @@ fn include_ablation(dirs: &Dirs, ablation_dir: &Path, report: &mut Value) -> Str
                 None => format!("no ablation in {}", ablation_dir.display()),
             };
             report["ablation"] = json!({ "missing": why });
-            format!("\n== ablation ==\n{why}: run ./y.sh compare --ablation (about 40 minutes), then this comparison again\n")
+            format!("\n== ablation ==\n{why}: run ./y.sh compare --ablation (about an hour), then this comparison again\n")
         }
     }
 }
