@@ -188,9 +188,9 @@ fn measure_program(dirs: &Dirs, toolchain: &Toolchain, row: &Row, config: &Build
     let symbols: BTreeMap<String, u64> = symbol_sizes(&exe)?.into_iter().collect();
     let frames = if row.backend == "llvm" { super::prologue_frames(&exe)? } else { BTreeMap::new() };
     for v in crate::report_lines::read(&report)? {
-        let symbol = v["symbol"].as_str().unwrap_or_default().to_string();
-        figures.resume_bytes += v["resume_bytes"].as_u64().or_else(|| symbols.get(&symbol).copied()).unwrap_or(0);
-        if let Some(frame) = v["frame_bytes"].as_u64().or_else(|| frames.get(&symbol).copied()) {
+        let (resume_bytes, frame_bytes) = super::code_figures(&v, &symbols, &frames);
+        figures.resume_bytes += resume_bytes.as_u64().unwrap_or(0);
+        if let Some(frame) = frame_bytes.as_u64() {
             figures.frames.push(frame);
         }
         figures.sizes.push(v["size_after"].as_u64().unwrap_or(0));

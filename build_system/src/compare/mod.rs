@@ -274,17 +274,7 @@ fn measure_program(
             return Err(format!("no report at {}", report.display()));
         }
         for v in crate::report_lines::read(&report)? {
-            // The LLVM driver's lines carry no code figures: the symbol's size in the
-            // executable (none when LLVM inlined it) and its prologue's frame.
-            let symbol = v["symbol"].as_str().unwrap_or_default().to_string();
-            let resume_bytes = match &v["resume_bytes"] {
-                Value::Null => figures.symbols.get(&symbol).map_or(Value::Null, |&b| json!(b)),
-                bytes => bytes.clone(),
-            };
-            let frame_bytes = match &v["frame_bytes"] {
-                Value::Null => figures.llvm_frames.get(&symbol).map_or(Value::Null, |&b| json!(b)),
-                bytes => bytes.clone(),
-            };
+            let (resume_bytes, frame_bytes) = code_figures(&v, &figures.symbols, &figures.llvm_frames);
             figures.coroutines.push(json!({
                 "symbol": v["symbol"], "function": v["function"], "kind": v["kind"],
                 "states": v["states_after"], "suspend_states": v["suspend_states_after"],
@@ -311,6 +301,17 @@ fn measure_program(
     figures.instructions = Some(instructions);
     figures.manual_instructions = Some(manual_instructions);
     Ok(figures)
+}
+
+/// A report line's resume bytes and frame. The LLVM driver's lines carry neither: then the
+/// symbol's size in the executable (none when LLVM inlined it) and its prologue's frame.
+pub(super) fn code_figures(line: &Value, symbols: &BTreeMap<String, u64>, llvm_frames: &BTreeMap<String, u64>) -> (Value, Value) {
+    let symbol = line["symbol"].as_str().unwrap_or_default();
+    let or_else = |field: &str, fallback: &BTreeMap<String, u64>| match &line[field] {
+        Value::Null => fallback.get(symbol).map_or(Value::Null, |&b| json!(b)),
+        known => known.clone(),
+    };
+    (or_else("resume_bytes", symbols), or_else("frame_bytes", llvm_frames))
 }
 
 /// The `size_of <name>: <bytes>` lines of a program's output.
