@@ -44,6 +44,7 @@
 //! for its own temporaries carry no key and are only shrunk when nothing names them.
 
 use corolift_lowering::storage_overlap::StorageOverlap;
+use cranelift_codegen::ir::function::FunctionStencil;
 use cranelift_codegen::ir::{Function, InstructionData, StackSlot, StackSlotKey};
 use rustc_index::bit_set::DenseBitSet;
 use rustc_middle::mir::{Body, Local};
@@ -116,21 +117,9 @@ pub fn share<'tcx>(tcx: TyCtxt<'tcx>, body: &Body<'tcx>, func: &mut Function) ->
         }
     }
 
-    // The local of each named, keyed slot (one slot per local). Checked before anything
-    // changes, so that a declined function keeps its slots as cg_clif made them.
-    let mut slot_of: Vec<Option<StackSlot>> = vec![None; body.local_decls.len()];
-    let mut candidates = Vec::new();
-    for (slot, data) in func.sized_stack_slots.iter() {
-        let Some(key) = data.key.filter(|_| named[slot.as_u32() as usize]) else { continue };
-        let local = usize::try_from(key.bits()).ok().filter(|&l| l < body.local_decls.len());
-        let Some(local) = local.map(Local::from_usize) else {
-            return Err(format!("{slot} is keyed with {key:?}, which is no local of the body"));
-        };
-        if slot_of[local.as_usize()].replace(slot).is_some() {
-            return Err(format!("{local:?} has two stack slots"));
-        }
-        candidates.push(local);
-    }
+    // Checked before anything changes, so that a declined function keeps its slots as
+    // cg_clif made them.
+    let (slot_of, mut candidates) = local_slots(func, body, &named)?;
     for (slot, data) in func.sized_stack_slots.iter_mut() {
         if !named[slot.as_u32() as usize] {
             if data.size > 0 {
@@ -183,6 +172,34 @@ pub fn share<'tcx>(tcx: TyCtxt<'tcx>, body: &Body<'tcx>, func: &mut Function) ->
         }
     }
 
+    redirect_slot_accesses(func, &moved_to);
+    outcome.slots_after = func.sized_stack_slots.values().filter(|data| data.size > 0).count();
+    outcome.bytes_after = func.sized_stack_slots.values().map(|data| u64::from(data.size)).sum();
+    Ok(outcome)
+}
+
+/// The stack slot of each local that has a named, keyed one (one slot per local), and
+/// those locals.
+fn local_slots(func: &FunctionStencil, body: &Body<'_>, named: &[bool]) -> Result<(Vec<Option<StackSlot>>, Vec<Local>), String> {
+    let mut slot_of: Vec<Option<StackSlot>> = vec![None; body.local_decls.len()];
+    let mut locals = Vec::new();
+    for (slot, data) in func.sized_stack_slots.iter() {
+        let Some(key) = data.key.filter(|_| named[slot.as_u32() as usize]) else { continue };
+        let local = usize::try_from(key.bits()).ok().filter(|&l| l < body.local_decls.len());
+        let Some(local) = local.map(Local::from_usize) else {
+            return Err(format!("{slot} is keyed with {key:?}, which is no local of the body"));
+        };
+        if slot_of[local.as_usize()].replace(slot).is_some() {
+            return Err(format!("{local:?} has two stack slots"));
+        }
+        locals.push(local);
+    }
+    Ok((slot_of, locals))
+}
+
+/// Every `stack_load` and `stack_store` of a slot whose local moved goes to the group's
+/// slot instead.
+fn redirect_slot_accesses(func: &mut FunctionStencil, moved_to: &[Option<StackSlot>]) {
     for block in func.layout.blocks() {
         for inst in func.layout.block_insts(block) {
             match &mut func.dfg.insts[inst] {
@@ -195,8 +212,4 @@ pub fn share<'tcx>(tcx: TyCtxt<'tcx>, body: &Body<'tcx>, func: &mut Function) ->
             }
         }
     }
-
-    outcome.slots_after = func.sized_stack_slots.values().filter(|data| data.size > 0).count();
-    outcome.bytes_after = func.sized_stack_slots.values().map(|data| u64::from(data.size)).sum();
-    Ok(outcome)
 }

@@ -28,6 +28,7 @@ pub mod knobs;
 pub mod layout_edit;
 pub mod known_variant;
 pub mod machine;
+pub mod one_dispatch;
 pub mod passes;
 pub mod report;
 pub mod splice;

@@ -79,43 +79,8 @@ pub fn splice_body<'tcx>(tcx: TyCtxt<'tcx>, body: &mut Body<'tcx>, site: SpliceS
     }
     let call_scope = source_info.scope;
     let call_span = source_info.span;
-    // A coroutine's drop body has no lists yet (rustc fills them when it builds the drop
-    // shim): its required constants are then collected from its code.
-    let child_required: Vec<ConstOperand<'tcx>> = match &child.required_consts {
-        Some(list) => list.iter().filter(|c| c.const_.is_required_const()).cloned().collect(),
-        None => {
-            let mut collect = RequiredConsts(Vec::new());
-            collect.visit_body(&child);
-            collect.0
-        }
-    };
-
-    // Locals: `_0` is the destination; an argument moved in whole from a local of the same
-    // type is that local (the site gave it up to the callee, so nothing else reads it while
-    // the child runs, and no copy of a `Pin` or a `&mut Context` is made at every level of a
-    // chain); every other child local is a fresh one.
-    let mut moved_in: Vec<Option<Local>> = vec![None; args.len()];
-    for (index, operand) in args.iter().enumerate() {
-        if let Operand::Move(place) = operand
-            && let Some(local) = place.as_local()
-            && local != destination
-            && body.local_decls[local].ty == child.local_decls[Local::from_usize(index + 1)].ty
-            && !moved_in.contains(&Some(local))
-        {
-            moved_in[index] = Some(local);
-        }
-    }
-    let mut locals: IndexVec<Local, Local> = IndexVec::with_capacity(child.local_decls.len());
-    for (local, decl) in child.local_decls.iter_enumerated() {
-        let argument = local.as_usize().checked_sub(1).and_then(|index| moved_in.get(index).copied().flatten());
-        if local == RETURN_PLACE {
-            locals.push(destination);
-        } else if let Some(argument) = argument {
-            locals.push(argument);
-        } else {
-            locals.push(body.local_decls.push(decl.clone()));
-        }
-    }
+    let child_required = required_consts(&child);
+    let (locals, moved_in) = child_locals(body, &child, &args, destination);
     let fresh = |local: Local| local != RETURN_PLACE && !moved_in.contains(&Some(locals[local]));
     // A return ends the storage of every local of the returning function; a spliced
     // return is a jump, so the child's locals whose storage may still be live there die
@@ -183,14 +148,11 @@ pub fn splice_body<'tcx>(tcx: TyCtxt<'tcx>, body: &mut Body<'tcx>, site: SpliceS
     // The site becomes: the other arguments into the child's argument locals, then its entry.
     let site_data = &mut body.basic_blocks.as_mut()[call];
     for (index, operand) in args.into_iter().enumerate() {
-        if moved_in[index].is_some() {
-            continue;
+        if moved_in[index].is_none() {
+            let place = locals[Local::from_usize(index + 1)].into();
+            let assign = StatementKind::Assign(Box::new((place, Rvalue::Use(operand, WithRetag::Yes))));
+            site_data.statements.push(Statement::new(source_info, assign));
         }
-        let place = locals[Local::from_usize(index + 1)].into();
-        site_data.statements.push(Statement::new(
-            source_info,
-            StatementKind::Assign(Box::new((place, Rvalue::Use(operand, WithRetag::Yes)))),
-        ));
     }
     site_data.terminator = Some(Terminator { source_info, kind: TerminatorKind::Goto { target: entry } });
 
@@ -202,6 +164,57 @@ pub fn splice_body<'tcx>(tcx: TyCtxt<'tcx>, body: &mut Body<'tcx>, site: SpliceS
         list.extend(items.iter().cloned());
     }
     Ok(())
+}
+
+/// The child's required constants. A coroutine's drop body has no lists yet (rustc fills
+/// them when it builds the drop shim): its required constants are then collected from its
+/// code.
+fn required_consts<'tcx>(child: &Body<'tcx>) -> Vec<ConstOperand<'tcx>> {
+    match &child.required_consts {
+        Some(list) => list.iter().filter(|c| c.const_.is_required_const()).cloned().collect(),
+        None => {
+            let mut collect = RequiredConsts(Vec::new());
+            collect.visit_body(child);
+            collect.0
+        }
+    }
+}
+
+/// The receiving body's local for each local of the child, and for each argument the
+/// local it was moved in from, if the child uses that one. `_0` is the destination; an
+/// argument moved in whole from a local of the same type is that local (the site gave it
+/// up to the callee, so nothing else reads it while the child runs, and no copy of a `Pin`
+/// or a `&mut Context` is made at every level of a chain); every other child local is a
+/// fresh one.
+fn child_locals<'tcx>(
+    body: &mut Body<'tcx>,
+    child: &Body<'tcx>,
+    args: &[Operand<'tcx>],
+    destination: Local,
+) -> (IndexVec<Local, Local>, Vec<Option<Local>>) {
+    let mut moved_in: Vec<Option<Local>> = vec![None; args.len()];
+    for (index, operand) in args.iter().enumerate() {
+        if let Operand::Move(place) = operand
+            && let Some(local) = place.as_local()
+            && local != destination
+            && body.local_decls[local].ty == child.local_decls[Local::from_usize(index + 1)].ty
+            && !moved_in.contains(&Some(local))
+        {
+            moved_in[index] = Some(local);
+        }
+    }
+    let mut locals: IndexVec<Local, Local> = IndexVec::with_capacity(child.local_decls.len());
+    for (local, decl) in child.local_decls.iter_enumerated() {
+        let argument = local.as_usize().checked_sub(1).and_then(|index| moved_in.get(index).copied().flatten());
+        if local == RETURN_PLACE {
+            locals.push(destination);
+        } else if let Some(argument) = argument {
+            locals.push(argument);
+        } else {
+            locals.push(body.local_decls.push(decl.clone()));
+        }
+    }
+    (locals, moved_in)
 }
 
 /// Per block of `body` that ends in `return`: the locals with storage markers whose

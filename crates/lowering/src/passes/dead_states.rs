@@ -44,7 +44,7 @@
 //! of a dead state survives in a reachable block of either body.
 
 use rustc_abi::{FieldIdx, VariantIdx};
-use rustc_middle::mir::{Body, LocalDecl, ProjectionElem, StatementKind, VarDebugInfoContents};
+use rustc_middle::mir::{Body, CoroutineLayout, Local, LocalDecl, ProjectionElem, StatementKind, VarDebugInfoContents};
 
 use super::{PassCx, PassOutcome};
 use crate::body_edit::{
@@ -64,7 +64,7 @@ pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
 }
 
 /// States >= 3 that a reachable block of `body` writes.
-fn written_states(body: &Body<'_>, coroutine_ref: rustc_middle::mir::Local) -> Vec<u32> {
+fn written_states(body: &Body<'_>, coroutine_ref: Local) -> Vec<u32> {
     let reachable = reachable_blocks(body);
     let mut states = Vec::new();
     for (bb, data) in body.basic_blocks.iter_enumerated() {
@@ -83,6 +83,23 @@ fn written_states(body: &Body<'_>, coroutine_ref: rustc_middle::mir::Local) -> V
     states
 }
 
+/// The suspend states no reachable block writes, and the numbering of the others.
+struct DeadStates {
+    dead: Vec<u32>,
+}
+
+impl DeadStates {
+    fn is_dead(&self, state: u32) -> bool {
+        self.dead.contains(&state)
+    }
+
+    /// A live state's number once the dead ones are gone (Unresumed, Returned and
+    /// Poisoned keep theirs).
+    fn renumber(&self, state: u32) -> u32 {
+        if state < FIRST_SUSPEND_STATE { state } else { state - self.dead.iter().filter(|&&d| d < state).count() as u32 }
+    }
+}
+
 fn remove_dead_states<'tcx>(cx: &PassCx<'tcx>, body: &Body<'tcx>) -> Result<(Body<'tcx>, String), String> {
     let machine = StateMachine::recover(body).map_err(|why| why.0)?;
     states_editable(body)?;
@@ -95,63 +112,98 @@ fn remove_dead_states<'tcx>(cx: &PassCx<'tcx>, body: &Body<'tcx>) -> Result<(Bod
     let variant_count = layout.variant_fields.len() as u32;
 
     let written = written_states(body, coroutine_ref);
-    let dead: Vec<u32> =
-        (FIRST_SUSPEND_STATE..variant_count).filter(|state| !written.contains(state)).collect();
-    if dead.is_empty() {
+    let states = DeadStates {
+        dead: (FIRST_SUSPEND_STATE..variant_count).filter(|state| !written.contains(state)).collect(),
+    };
+    if states.dead.is_empty() {
         return Err("every suspend state is written on a reachable path".into());
     }
-    let is_dead = |state: u32| dead.contains(&state);
-    let renumber = |state: u32| state - dead.iter().filter(|&&d| d < state).count() as u32;
 
     let mut new = body.clone();
     // 1. The dispatches lose the dead arms; the live suspend states are renumbered.
-    let drop_dispatch = match new.coroutine.as_ref().and_then(|i| i.coroutine_drop.as_ref()) {
-        Some(drop_body) => Some(find_dispatch(drop_body).map_err(|why| format!("coroutine drop body: {why}"))?),
+    let drop_ref = match new.coroutine.as_ref().and_then(|i| i.coroutine_drop.as_ref()) {
+        Some(drop_body) => Some(find_dispatch(drop_body).map_err(|why| format!("coroutine drop body: {why}"))?.1),
         None => None,
     };
-    let keep_arm = |value: u128, target| {
-        let state = u32::try_from(value).ok()?;
-        if state >= FIRST_SUSPEND_STATE && is_dead(state) {
-            return None;
-        }
-        let state = if state >= FIRST_SUSPEND_STATE { renumber(state) } else { state };
-        Some((state as u128, target))
-    };
-    // Every switch on the tag, not only the dispatch: a flattened child's switches hold
-    // state numbers too (`states_editable` made sure the tag is read for switches only).
-    for block in tag_switches(&new, coroutine_ref) {
-        edit_switch(&mut new, block, keep_arm);
-    }
-    clear_unreachable_blocks(&mut new);
-    if let Some((_, drop_ref)) = drop_dispatch {
-        let drop_body = new.coroutine.as_mut().unwrap().coroutine_drop.as_mut().unwrap();
-        for block in tag_switches(drop_body, drop_ref) {
-            edit_switch(drop_body, block, keep_arm);
-        }
-        clear_unreachable_blocks(drop_body);
+    renumber_tag_switches(&mut new, coroutine_ref, &states);
+    if let Some(drop_ref) = drop_ref {
+        renumber_tag_switches(drop_body_mut(&mut new), drop_ref, &states);
     }
 
     // 2. Where the dead variants' fields go: a live variant holding the same saved local,
     //    or a fresh local of the resume function.
-    let mut field_target: Vec<((u32, FieldIdx), VariantTarget)> = Vec::new();
+    let (field_targets, demoted) = dead_field_targets(&states, layout, &mut new);
+
+    // 3. No write of a dead state may survive, in either body.
+    if let Some(drop_ref) = drop_ref
+        && written_states(drop_body_mut(&mut new), drop_ref).iter().any(|&s| states.is_dead(s))
+    {
+        return Err("the drop body writes a dead state".into());
+    }
+    if written_states(&new, coroutine_ref).iter().any(|&s| states.is_dead(s)) {
+        return Err("a dead state is still written".into());
+    }
+
+    // 4. Rewrite the projections and state writes of both bodies.
+    rewrite_variants(cx, &states, &field_targets, &mut new, coroutine_ref, drop_ref)?;
+
+    // 5. The layout: dead variants out, then saved locals no variant holds.
+    let removed_locals = shrink_layout(&states, variant_count, &mut new, coroutine_ref, drop_ref)?;
+
+    let dead: Vec<String> = states.dead.iter().map(u32::to_string).collect();
+    Ok((
+        new,
+        format!(
+            "no reachable block writes state {}; removed from the dispatch, the drop glue and the layout \
+             ({removed_locals} saved locals removed, {demoted} fields demoted to locals)",
+            dead.join(", ")
+        ),
+    ))
+}
+
+fn drop_body_mut<'b, 'tcx>(body: &'b mut Body<'tcx>) -> &'b mut Body<'tcx> {
+    body.coroutine.as_mut().and_then(|info| info.coroutine_drop.as_mut()).expect("the drop body was found before")
+}
+
+/// Every switch on the tag, not only the dispatch, loses the arms of dead states and has
+/// the live ones renumbered: a flattened child's switches hold state numbers too
+/// (`states_editable` made sure the tag is read for switches only).
+fn renumber_tag_switches(body: &mut Body<'_>, coroutine_ref: Local, states: &DeadStates) {
+    let keep_arm = |value: u128, target| {
+        let state = u32::try_from(value).ok()?;
+        if state >= FIRST_SUSPEND_STATE && states.is_dead(state) {
+            return None;
+        }
+        Some((states.renumber(state) as u128, target))
+    };
+    for block in tag_switches(body, coroutine_ref) {
+        edit_switch(body, block, keep_arm);
+    }
+    clear_unreachable_blocks(body);
+}
+
+/// Where each field of a dead variant goes: the same saved local in a live variant, or a
+/// fresh local of `new` (demoted). Returns the targets and how many were demoted.
+fn dead_field_targets<'tcx>(
+    states: &DeadStates,
+    layout: &CoroutineLayout<'tcx>,
+    new: &mut Body<'tcx>,
+) -> (Vec<((u32, FieldIdx), VariantTarget)>, usize) {
+    let mut field_targets = Vec::new();
     let mut demoted = 0;
-    for &state in &dead {
+    for &state in &states.dead {
         let fields = &layout.variant_fields[VariantIdx::from_u32(state)];
         for (field, &saved) in fields.iter_enumerated() {
             let live_holder = layout.variant_fields.iter_enumerated().find_map(|(v, fs)| {
                 let v = v.as_u32();
-                if v < FIRST_SUSPEND_STATE || is_dead(v) {
+                if v < FIRST_SUSPEND_STATE || states.is_dead(v) {
                     return None;
                 }
-                fs.iter().position(|&s| s == saved).map(|_| v)
+                fs.iter().position(|&s| s == saved).map(|position| (v, position))
             });
             let target = match live_holder {
-                Some(v) => {
-                    let position = layout.variant_fields[VariantIdx::from_u32(v)]
-                        .iter()
-                        .position(|&s| s == saved)
-                        .unwrap();
-                    VariantTarget::Field(VariantIdx::from_u32(renumber(v)), FieldIdx::from_usize(position))
+                Some((v, position)) => {
+                    VariantTarget::Field(VariantIdx::from_u32(states.renumber(v)), FieldIdx::from_usize(position))
                 }
                 None => {
                     let saved_ty = &layout.field_tys[saved];
@@ -159,85 +211,78 @@ fn remove_dead_states<'tcx>(cx: &PassCx<'tcx>, body: &Body<'tcx>) -> Result<(Bod
                     VariantTarget::Demote(new.local_decls.push(LocalDecl::new(saved_ty.ty, saved_ty.source_info.span)))
                 }
             };
-            field_target.push(((state, field), target));
+            field_targets.push(((state, field), target));
         }
     }
+    (field_targets, demoted)
+}
 
-    // 3. No write of a dead state may survive, in either body.
-    let drop_ref = drop_dispatch.map(|(_, local)| local);
-    if let Some(drop_ref) = drop_ref {
-        let drop_body = new.coroutine.as_ref().unwrap().coroutine_drop.as_ref().unwrap();
-        if written_states(drop_body, drop_ref).iter().any(|&s| is_dead(s)) {
-            return Err("the drop body writes a dead state".into());
-        }
-    }
-    if written_states(&new, coroutine_ref).iter().any(|&s| is_dead(s)) {
-        return Err("a dead state is still written".into());
-    }
-
-    // 4. Rewrite the projections and state writes of both bodies.
+/// Rewrites the projections and state writes of the resume body and the drop body: live
+/// variants renumbered, a dead variant's fields to their targets.
+fn rewrite_variants<'tcx>(
+    cx: &PassCx<'tcx>,
+    states: &DeadStates,
+    field_targets: &[((u32, FieldIdx), VariantTarget)],
+    new: &mut Body<'tcx>,
+    coroutine_ref: Local,
+    drop_ref: Option<Local>,
+) -> Result<(), String> {
     let map = |variant: VariantIdx, field: Option<FieldIdx>| {
         let state = variant.as_u32();
-        if state < FIRST_SUSPEND_STATE {
-            return Some(VariantTarget::Variant(variant));
-        }
-        if !is_dead(state) {
-            return Some(VariantTarget::Variant(VariantIdx::from_u32(renumber(state))));
+        if !states.is_dead(state) {
+            return Some(VariantTarget::Variant(VariantIdx::from_u32(states.renumber(state))));
         }
         // A dead state's variant can only be rewritten field by field.
         let field = field?;
-        field_target.iter().find(|(key, _)| *key == (state, field)).map(|(_, t)| *t)
+        field_targets.iter().find(|(key, _)| *key == (state, field)).map(|(_, t)| *t)
     };
-    VariantRewrite::new(cx.tcx, coroutine_ref, &map).apply(&mut new)?;
-    if let Some(drop_ref) = drop_ref {
-        let drop_body = new.coroutine.as_mut().unwrap().coroutine_drop.as_mut().unwrap();
-        // The drop body runs between polls: a dead state's field that only lives within one
-        // poll (demoted in the resume body) cannot hold anything there.
-        let drop_map = |variant, field| match map(variant, field) {
-            Some(VariantTarget::Demote(_)) => None,
-            other => other,
-        };
-        // Debug info of the drop shim may name a dead state's fields; those names go.
-        drop_body.var_debug_info.retain(|info| match &info.value {
-            VarDebugInfoContents::Place(place) => !(place.local == drop_ref
-                && matches!(place.projection.as_slice(),
-                    [ProjectionElem::Deref, ProjectionElem::Downcast(_, v), ..] if is_dead(v.as_u32()))),
-            VarDebugInfoContents::Const(_) => true,
-        });
-        VariantRewrite::new(cx.tcx, drop_ref, &drop_map)
-            .apply(drop_body)
-            .map_err(|why| format!("coroutine drop body, on a reachable path: {why}"))?;
-    }
+    VariantRewrite::new(cx.tcx, coroutine_ref, &map).apply(new)?;
+    let Some(drop_ref) = drop_ref else { return Ok(()) };
+    let drop_body = drop_body_mut(new);
+    // The drop body runs between polls: a dead state's field that only lives within one
+    // poll (demoted in the resume body) cannot hold anything there.
+    let drop_map = |variant, field| match map(variant, field) {
+        Some(VariantTarget::Demote(_)) => None,
+        other => other,
+    };
+    // Debug info of the drop shim may name a dead state's fields; those names go.
+    drop_body.var_debug_info.retain(|info| match &info.value {
+        VarDebugInfoContents::Place(place) => !(place.local == drop_ref
+            && matches!(place.projection.as_slice(),
+                [ProjectionElem::Deref, ProjectionElem::Downcast(_, v), ..] if states.is_dead(v.as_u32()))),
+        VarDebugInfoContents::Const(_) => true,
+    });
+    VariantRewrite::new(cx.tcx, drop_ref, &drop_map)
+        .apply(drop_body)
+        .map_err(|why| format!("coroutine drop body, on a reachable path: {why}"))
+}
 
-    // 5. The layout: dead variants out, then saved locals no variant holds.
+/// Removes the dead variants from the layout, then the saved locals no variant holds, and
+/// checks both bodies against the result. Returns how many saved locals went.
+fn shrink_layout(
+    states: &DeadStates,
+    variant_count: u32,
+    new: &mut Body<'_>,
+    coroutine_ref: Local,
+    drop_ref: Option<Local>,
+) -> Result<usize, String> {
     let info = new.coroutine.as_mut().unwrap();
     let layout = info.coroutine_layout.as_mut().unwrap();
     let saved_before = layout.field_tys.len();
     let mut edit = LayoutEdit::new(layout);
-    for &state in &dead {
+    for &state in &states.dead {
         edit.remove_variant(VariantIdx::from_u32(state));
     }
     let renumbering = edit.finish(layout);
     let removed_locals = saved_before - layout.field_tys.len();
     // The renumbering the bodies already follow (dense suspend states, fields unchanged).
     debug_assert!((0..variant_count).all(|v| {
-        let v = VariantIdx::from_u32(v);
-        renumbering.variant(v) == (!is_dead(v.as_u32())).then(|| VariantIdx::from_u32(if v.as_u32() >= FIRST_SUSPEND_STATE { renumber(v.as_u32()) } else { v.as_u32() }))
+        renumbering.variant(VariantIdx::from_u32(v)) == (!states.is_dead(v)).then(|| VariantIdx::from_u32(states.renumber(v)))
     }));
     let layout = layout.clone();
-    check(&layout, &new, coroutine_ref).map_err(|why| format!("resume body after the edit: {why}"))?;
+    check(&layout, new, coroutine_ref).map_err(|why| format!("resume body after the edit: {why}"))?;
     if let Some(drop_ref) = drop_ref {
-        let drop_body = new.coroutine.as_ref().unwrap().coroutine_drop.as_ref().unwrap();
-        check(&layout, drop_body, drop_ref).map_err(|why| format!("drop body after the edit: {why}"))?;
+        check(&layout, drop_body_mut(new), drop_ref).map_err(|why| format!("drop body after the edit: {why}"))?;
     }
-
-    let states: Vec<String> = dead.iter().map(u32::to_string).collect();
-    Ok((
-        new,
-        format!(
-            "no reachable block writes state {}; removed from the dispatch, the drop glue and the layout \
-             ({removed_locals} saved locals removed, {demoted} fields demoted to locals)",
-            states.join(", ")
-        ),
-    ))
+    Ok(removed_locals)
 }

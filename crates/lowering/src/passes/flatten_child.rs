@@ -55,6 +55,11 @@
 //!   child's return is jumped past (`known_variant`), and every switch on the tag whose
 //!   outcome the dataflow decides becomes a jump, which removes the child's drop code
 //!   where the child has already returned.
+//!   This clean-up is `one_dispatch::settle`, run after each child.
+//!
+//! In the code: [`FlattenPlan`] is worked out once per child (the state map, the child's
+//! layout and drop body, the checks that need no rewriting); each step is then a small
+//! function applied to the resume body and to the drop body alike through `on_both`.
 //!
 //! Why MIR: the layout is the `CoroutineLayout` of `optimized_mir`; the parent's size,
 //! its drop glue and what downstream crates see all follow from the same body.
@@ -79,28 +84,27 @@
 //!   memory for speed, and corolift's futures never grow.
 
 use rustc_abi::{FieldIdx, VariantIdx};
+use rustc_hir::def_id::DefId;
 use rustc_hir::{CoroutineDesugaring, CoroutineKind, CoroutineSource};
 use rustc_index::IndexVec;
 use rustc_middle::mir::visit::{MutVisitor, PlaceContext, Visitor};
 use rustc_middle::mir::{
-    AggregateKind, BasicBlock, BasicBlockData, Body, BorrowKind, CoroutineSavedLocal, CoroutineSavedTy, Local,
-    LocalDecl, Location, MutBorrowKind, Operand, Place, PlaceElem, ProjectionElem, Rvalue,
-    Statement, StatementKind, Terminator, TerminatorKind,
+    AggregateKind, BasicBlock, Body, BorrowKind, CoroutineLayout, CoroutineSavedLocal, CoroutineSavedTy, Local, LocalDecl,
+    Location, MutBorrowKind, Operand, Place, PlaceElem, ProjectionElem, Rvalue, Statement, StatementKind, TerminatorKind,
     VarDebugInfoContents,
 };
 use rustc_middle::ty::{self, EarlyBinder, Instance, Ty, TyCtxt, TypingEnv};
 
 use super::{PassCx, PassOutcome};
-use crate::body_edit::{clear_unreachable_blocks, edit_switch, rebuild_arms, remove_unreachable_blocks, use_counts};
+use crate::body_edit::{rebuild_arms, use_counts};
 use crate::layout_edit::{LayoutEdit, check, computed_size};
 use crate::machine::{FIRST_SUSPEND_STATE, find_dispatch, self_reached_only_by_projection, states_editable, tag_reads_feed_switches};
-use crate::tag_flow::{is_coroutine, observable_states, step, tag_read_into, tag_set_at, tag_sets, track_tag_local};
+use crate::one_dispatch;
 use crate::splice::{SpliceSite, instantiated_body, splice_body};
+use crate::tag_flow::{is_coroutine, tag_set_at, tag_sets, track_tag_local};
 
 /// Blocks of child drop code spliced into one body, in all.
 const DROP_SPLICE_BUDGET: usize = 1200;
-/// Blocks followed from a dispatch arm to the spliced child's switch.
-const THREAD_PATH_LIMIT: usize = 8;
 
 pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
     let mut flattened = Vec::new();
@@ -185,6 +189,150 @@ impl StateMap {
     }
 }
 
+
+/// What flattening one child needs, worked out once before either body changes.
+struct FlattenPlan<'tcx> {
+    map: StateMap,
+    /// The child's saved local in the parent's layout (in the holder variant only).
+    saved: CoroutineSavedLocal,
+    child_def: DefId,
+    child_ty: Ty<'tcx>,
+    /// The child's coroutine, instantiated with the parent's arguments.
+    instance: Instance<'tcx>,
+    upvar_tys: Vec<Ty<'tcx>>,
+    child_layout: &'tcx CoroutineLayout<'tcx>,
+    /// The child's drop body, instantiated: spliced at each drop of the child.
+    child_drop: Body<'tcx>,
+    /// The parent's layout before the flattening (for the size check).
+    parent_layout: CoroutineLayout<'tcx>,
+    typing_env: TypingEnv<'tcx>,
+}
+
+impl<'tcx> FlattenPlan<'tcx> {
+    /// The plan for the child `child_ty` in field `child_field` of the parent's variant
+    /// `holder`, or why this child cannot be flattened.
+    fn new(
+        cx: &PassCx<'tcx>,
+        body: &Body<'tcx>,
+        holder: VariantIdx,
+        child_field: FieldIdx,
+        saved: CoroutineSavedLocal,
+        child_ty: Ty<'tcx>,
+    ) -> Result<Self, String> {
+        let tcx = cx.tcx;
+        let ty::Coroutine(child_def, child_args) = *child_ty.kind() else { return Err("not a coroutine".into()) };
+        if !matches!(
+            tcx.coroutine_kind(child_def),
+            Some(CoroutineKind::Desugared(CoroutineDesugaring::Async, CoroutineSource::Fn | CoroutineSource::Block))
+        ) {
+            return Err("not an async fn or async block".into());
+        }
+        if !tcx.is_mir_available(child_def) {
+            return Err("no MIR".into());
+        }
+        states_editable(body)?;
+        let info = body.coroutine.as_ref().ok_or("no coroutine info")?;
+        if info.coroutine_drop_async.is_some() || info.coroutine_drop.is_none() {
+            return Err("the parent has an async drop body or none".into());
+        }
+        let child_mir = tcx.optimized_mir(child_def);
+        let child_info = child_mir.coroutine.as_ref().ok_or("the child has no coroutine info")?;
+        if child_info.coroutine_drop_async.is_some() {
+            return Err("the child has an async drop body".into());
+        }
+        let child_layout = child_mir.coroutine_layout_raw().ok_or("the child has no layout")?;
+        let child_drop = child_mir.coroutine_drop().ok_or("the child has no drop body")?;
+        let typing_env = TypingEnv::post_analysis(tcx, cx.def_id);
+        let instance = Instance::new_raw(child_def, child_args);
+        let child_drop =
+            instantiated_body(tcx, typing_env, instance, child_drop).ok_or("the child's drop body does not normalize here")?;
+        let upvar_tys: Vec<Ty<'tcx>> = child_args.as_coroutine().upvar_tys().iter().collect();
+        let parent_layout = body.coroutine_layout_raw().ok_or("no coroutine layout")?.clone();
+        let map = StateMap {
+            holder,
+            base: parent_layout.variant_fields.len() as u32,
+            child_states: child_layout.variant_fields.len() as u32,
+            upvars: upvar_tys.len(),
+            child_field,
+            kept_fields: parent_layout.variant_fields[holder].len() - 1,
+        };
+        if map.child_states < FIRST_SUSPEND_STATE {
+            return Err("the child has fewer than three states".into());
+        }
+        Ok(FlattenPlan { map, saved, child_def, child_ty, instance, upvar_tys, child_layout, child_drop, parent_layout, typing_env })
+    }
+
+    /// The parent's variant count once the child's states are appended.
+    fn variant_count(&self) -> usize {
+        (self.map.base + self.map.child_states - 1) as usize
+    }
+
+    /// `((*self) as k).j`: the child, whole.
+    fn child_place(&self, tcx: TyCtxt<'tcx>, coroutine_ref: Local) -> Place<'tcx> {
+        Place {
+            local: coroutine_ref,
+            projection: tcx.mk_place_elems(&[
+                ProjectionElem::Deref,
+                ProjectionElem::Downcast(None, self.map.holder),
+                ProjectionElem::Field(self.map.child_field, self.child_ty),
+            ]),
+        }
+    }
+
+    /// Is `place` the child whole (`deeper: false`), or the child or a part of it
+    /// (`deeper: true`)?
+    fn names_child(&self, place: &Place<'tcx>, coroutine_ref: Local, deeper: bool) -> bool {
+        place.local == coroutine_ref
+            && match place.projection.as_slice() {
+                [ProjectionElem::Deref, ProjectionElem::Downcast(_, v), ProjectionElem::Field(f, ty), rest @ ..] => {
+                    *v == self.map.holder && *f == self.map.child_field && *ty == self.child_ty && (deeper || rest.is_empty())
+                }
+                _ => false,
+            }
+    }
+}
+
+/// One of the two bodies every rewrite is applied to, with where its dispatch is.
+#[derive(Clone, Copy)]
+struct Side {
+    is_resume: bool,
+    dispatch: BasicBlock,
+    coroutine_ref: Local,
+}
+
+impl Side {
+    fn name(self) -> &'static str {
+        if self.is_resume { "resume body" } else { "drop body" }
+    }
+}
+
+/// The drop body (`coroutine_drop`) of a body `states_editable` accepted.
+fn drop_body_mut<'b, 'tcx>(body: &'b mut Body<'tcx>) -> &'b mut Body<'tcx> {
+    body.coroutine.as_mut().and_then(|info| info.coroutine_drop.as_mut()).expect("checked by FlattenPlan::new")
+}
+
+/// The resume body's and the drop body's dispatch and coroutine reference.
+fn sides(body: &mut Body<'_>) -> Result<[Side; 2], String> {
+    let (dispatch, coroutine_ref) = find_dispatch(body).map_err(|why| format!("resume body: {}", why.0))?;
+    let (drop_dispatch, drop_ref) = find_dispatch(drop_body_mut(body)).map_err(|why| format!("drop body: {}", why.0))?;
+    Ok([
+        Side { is_resume: true, dispatch, coroutine_ref },
+        Side { is_resume: false, dispatch: drop_dispatch, coroutine_ref: drop_ref },
+    ])
+}
+
+/// Applies `rewrite` to the resume body, then to the drop body; an error names the body.
+fn on_both<'tcx, T>(
+    body: &mut Body<'tcx>,
+    [resume, drop]: [Side; 2],
+    mut rewrite: impl FnMut(&mut Body<'tcx>, Side) -> Result<T, String>,
+) -> Result<[T; 2], String> {
+    let named = |side: Side| move |why: String| format!("{}: {why}", side.name());
+    let in_resume = rewrite(body, resume).map_err(named(resume))?;
+    let in_drop = rewrite(drop_body_mut(body), drop).map_err(named(drop))?;
+    Ok([in_resume, in_drop])
+}
+
 fn flatten<'tcx>(
     cx: &PassCx<'tcx>,
     body: &mut Body<'tcx>,
@@ -194,138 +342,72 @@ fn flatten<'tcx>(
     child_ty: Ty<'tcx>,
 ) -> Result<String, String> {
     let tcx = cx.tcx;
-    let ty::Coroutine(child_def, child_args) = *child_ty.kind() else { return Err("not a coroutine".into()) };
-    if !matches!(
-        tcx.coroutine_kind(child_def),
-        Some(CoroutineKind::Desugared(CoroutineDesugaring::Async, CoroutineSource::Fn | CoroutineSource::Block))
-    ) {
-        return Err("not an async fn or async block".into());
-    }
-    if !tcx.is_mir_available(child_def) {
-        return Err("no MIR".into());
-    }
-    states_editable(body)?;
-    let info = body.coroutine.as_ref().ok_or("no coroutine info")?;
-    if info.coroutine_drop_async.is_some() || info.coroutine_drop.is_none() {
-        return Err("the parent has an async drop body or none".into());
-    }
-    let child_mir = tcx.optimized_mir(child_def);
-    let child_info = child_mir.coroutine.as_ref().ok_or("the child has no coroutine info")?;
-    if child_info.coroutine_drop_async.is_some() {
-        return Err("the child has an async drop body".into());
-    }
-    let child_layout = child_mir.coroutine_layout_raw().ok_or("the child has no layout")?;
-    let child_drop = child_mir.coroutine_drop().ok_or("the child has no drop body")?;
-    let typing_env = TypingEnv::post_analysis(tcx, cx.def_id);
-    let instance = Instance::new_raw(child_def, child_args);
-    let child_drop =
-        instantiated_body(tcx, typing_env, instance, child_drop).ok_or("the child's drop body does not normalize here")?;
-    let upvar_tys: Vec<Ty<'tcx>> = child_args.as_coroutine().upvar_tys().iter().collect();
-
-    let parent_layout = body.coroutine_layout_raw().unwrap().clone();
-    let map = StateMap {
-        holder,
-        base: parent_layout.variant_fields.len() as u32,
-        child_states: child_layout.variant_fields.len() as u32,
-        upvars: upvar_tys.len(),
-        child_field,
-        kept_fields: parent_layout.variant_fields[holder].len() - 1,
-    };
-    if map.child_states < FIRST_SUSPEND_STATE {
-        return Err("the child has fewer than three states".into());
-    }
+    let plan = FlattenPlan::new(cx, body, holder, child_field, saved, child_ty)?;
+    let map = plan.map;
+    let sides = sides(body)?;
 
     // 1. Both bodies: the child's drops become its drop code, then every access through
     //    a pointer to the child is an access to the parent.
-    let (dispatch, coroutine_ref) = find_dispatch(body).map_err(|why| why.0)?;
     let mut budget = DROP_SPLICE_BUDGET;
-    let resume_edit = edit_body(tcx, body, coroutine_ref, map, child_ty, &child_drop, &mut budget, true)
-        .map_err(|why| format!("resume body: {why}"))?;
-    let drop_body = body.coroutine.as_mut().unwrap().coroutine_drop.as_mut().unwrap();
-    let (drop_dispatch, drop_ref) = find_dispatch(drop_body).map_err(|why| format!("drop body: {}", why.0))?;
-    let drop_edit = edit_body(tcx, drop_body, drop_ref, map, child_ty, &child_drop, &mut budget, false)
-        .map_err(|why| format!("drop body: {why}"))?;
+    let edits = on_both(body, sides, |b, side| edit_body(tcx, &plan, b, side, &mut budget))?;
 
     // 2. Every switch on the tag that was there before (the dispatches first, and the
     //    switches of children flattened earlier) sends each child state where it sent `k`.
-    has_holder_arm(body, dispatch, map).map_err(|why| format!("resume body: {why}"))?;
-    extend_holder_arms(body, coroutine_ref, map, &resume_edit.tag_reads);
-    let drop_body = body.coroutine.as_mut().unwrap().coroutine_drop.as_mut().unwrap();
-    has_holder_arm(drop_body, drop_dispatch, map).map_err(|why| format!("drop body: {why}"))?;
-    extend_holder_arms(drop_body, drop_ref, map, &drop_edit.tag_reads);
+    on_both(body, sides, |b, side| {
+        has_holder_arm(b, side.dispatch, map)?;
+        extend_holder_arms(b, side.coroutine_ref, map, &edits[usize::from(!side.is_resume)].tag_reads);
+        Ok(())
+    })?;
     // Every tag read must be the one the switch ending its block uses: a switch reached
     // otherwise would not have been given the child's states.
-    tag_reads_feed_switches(body, coroutine_ref).map_err(|why| format!("resume body: {why}"))?;
-    let drop_body = body.coroutine.as_ref().unwrap().coroutine_drop.as_ref().unwrap();
-    tag_reads_feed_switches(drop_body, drop_ref).map_err(|why| format!("drop body: {why}"))?;
+    on_both(body, sides, |b, side| tag_reads_feed_switches(b, side.coroutine_ref))?;
 
     // 3. The layout; every field named in either body must exist in it, with its type.
-    rebuild_layout(tcx, body, saved, map, &upvar_tys, child_layout, instance, typing_env)?;
+    rebuild_layout(tcx, &plan, body)?;
     let new_layout = body.coroutine_layout_raw().unwrap().clone();
-    check(&new_layout, body, coroutine_ref).map_err(|why| format!("resume body: {why}"))?;
-    let drop_body = body.coroutine.as_ref().unwrap().coroutine_drop.as_ref().unwrap();
-    check(&new_layout, drop_body, drop_ref).map_err(|why| format!("drop body: {why}"))?;
+    on_both(body, sides, |b, side| check(&new_layout, b, side.coroutine_ref))?;
     // The future may not grow, under any knob: both layouts are computed as rustc will.
-    let sizes = computed_size(tcx, typing_env, cx.def_id, &parent_layout).zip(computed_size(tcx, typing_env, cx.def_id, &new_layout));
-    match sizes {
-        Some((before, after)) if after <= before => {}
-        Some((before, after)) => return Err(format!("the future would grow from {before} to {after} bytes")),
-        None => return Err("the future's size cannot be computed here (generic)".into()),
+    let (before, after) = computed_size(tcx, plan.typing_env, cx.def_id, &plan.parent_layout)
+        .zip(computed_size(tcx, plan.typing_env, cx.def_id, &new_layout))
+        .ok_or("the future's size cannot be computed here (generic)")?;
+    if after > before {
+        return Err(format!("the future would grow from {before} to {after} bytes"));
     }
 
-    // 4. The tag is known where it has to be.
-    let variant_count = (map.base + map.child_states - 1) as usize;
-    check_tags(tcx, body, coroutine_ref, variant_count, map, &resume_edit).map_err(|why| format!("resume body: {why}"))?;
-    let drop_body = body.coroutine.as_ref().unwrap().coroutine_drop.as_ref().unwrap();
-    check_tags(tcx, drop_body, drop_ref, variant_count, map, &drop_edit).map_err(|why| format!("drop body: {why}"))?;
-    // Proven: the parent's own writes of `k` repeat what the child wrote.
-    for edit in [&resume_edit] {
-        for &(bb, index) in &edit.parent_writes {
-            body.basic_blocks.as_mut()[bb].statements[index].make_nop(true);
+    // 4. The tag is known where it has to be. Proven: the parent's own writes of `k`
+    //    repeat what the child wrote, and go.
+    on_both(body, sides, |b, side| check_tags(tcx, b, side.coroutine_ref, &plan, &edits[usize::from(!side.is_resume)]))?;
+    on_both(body, sides, |b, side| {
+        for &(bb, index) in &edits[usize::from(!side.is_resume)].parent_writes {
+            b.basic_blocks.as_mut()[bb].statements[index].make_nop(true);
         }
-    }
-    let drop_body = body.coroutine.as_mut().unwrap().coroutine_drop.as_mut().unwrap();
-    for &(bb, index) in &drop_edit.parent_writes {
-        drop_body.basic_blocks.as_mut()[bb].statements[index].make_nop(true);
-    }
+        Ok(())
+    })?;
 
-    // 5. One dispatch: each child state's arm goes straight to the child's code. Then
-    //    every switch on the tag that the dataflow decides becomes a jump (the child's
-    //    switch after its construction; its drop code after it returned), and the blocks
-    //    no path reaches go.
-    //    Only states a poll can end in are seen by the next poll or by the drop glue: the
-    //    child's Unresumed, Returned and Poisoned states are passed through within a poll,
-    //    so their dispatch arms go.
-    let known = crate::known_variant::thread_known_variants(tcx, body);
-    let observable = observable_states(tcx, body, coroutine_ref, variant_count);
-    let unobserved = remove_unobserved_arms(body, dispatch, &observable);
-    let drop_body = body.coroutine.as_mut().unwrap().coroutine_drop.as_mut().unwrap();
-    remove_unobserved_arms(drop_body, drop_dispatch, &observable);
-    let threaded = thread_dispatch(body, dispatch, coroutine_ref, map);
-    let mut folded = fold_tag_switches(tcx, body, coroutine_ref, &observable);
-    clear_unreachable_blocks(body);
-    remove_unreachable_blocks(body);
-    let drop_body = body.coroutine.as_mut().unwrap().coroutine_drop.as_mut().unwrap();
-    folded += fold_tag_switches(tcx, drop_body, drop_ref, &observable);
-    clear_unreachable_blocks(drop_body);
-    remove_unreachable_blocks(drop_body);
+    // 5. One dispatch: each child state's arm goes straight to the child's code, and the
+    //    switches on the tag the dataflow decides become jumps (`one_dispatch`).
+    let [resume, drop] = sides;
+    let settled = one_dispatch::settle(
+        tcx,
+        body,
+        (resume.dispatch, resume.coroutine_ref),
+        (drop.dispatch, drop.coroutine_ref),
+        plan.variant_count(),
+        |state| map.is_child_variant(state),
+    );
 
-    let size = match sizes {
-        Some((before, after)) => format!("size {before} -> {after} bytes, "),
-        None => String::new(),
-    };
     Ok(format!(
-        "{}: {size}its {} states are variants {} and {}..{} of this body, {} drop(s) spliced, {} dispatch arms no poll can end in removed, {} arms threaded into the child's code, {} switches on the tag decided, {} Poll matches jumped past",
-        tcx.def_path_str(child_def),
+        "{}: size {before} -> {after} bytes, its {} states are variants {} and {}..{} of this body, {} drop(s) spliced, {} dispatch arms no poll can end in removed, {} arms threaded into the child's code, {} switches on the tag decided, {} Poll matches jumped past",
+        tcx.def_path_str(plan.child_def),
         map.child_states,
         holder.as_u32(),
         map.base,
         map.base + map.child_states - 2,
-        resume_edit.drops + drop_edit.drops,
-        unobserved,
-        threaded,
-        folded,
-        known,
+        edits[0].drops + edits[1].drops,
+        settled.unobserved_arms,
+        settled.threaded_arms,
+        settled.folded_switches,
+        settled.known_variants,
     ))
 }
 
@@ -339,43 +421,24 @@ struct BodyEdit {
     drops: usize,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Step 1 on one body: the child stops being a value. Its drops become its drop code, its
+/// construction writes its upvars into `V(0)`, and every access through a pointer to it
+/// becomes one to the parent's variants.
 fn edit_body<'tcx>(
     tcx: TyCtxt<'tcx>,
+    plan: &FlattenPlan<'tcx>,
     body: &mut Body<'tcx>,
-    coroutine_ref: Local,
-    map: StateMap,
-    child_ty: Ty<'tcx>,
-    child_drop: &Body<'tcx>,
+    side: Side,
     budget: &mut usize,
-    is_resume: bool,
 ) -> Result<BodyEdit, String> {
-    let child_place = Place {
-        local: coroutine_ref,
-        projection: tcx.mk_place_elems(&[
-            ProjectionElem::Deref,
-            ProjectionElem::Downcast(None, map.holder),
-            ProjectionElem::Field(map.child_field, child_ty),
-        ]),
-    };
-    let (child_def, upvar_tys): (_, Vec<Ty<'tcx>>) = match child_ty.kind() {
-        ty::Coroutine(def, args) => (Some(*def), args.as_coroutine().upvar_tys().iter().collect()),
-        _ => return Err("not a coroutine".into()),
-    };
-    let is_child_place = |place: &Place<'tcx>| {
-        place.local == coroutine_ref
-            && matches!(place.projection.as_slice(),
-                [ProjectionElem::Deref, ProjectionElem::Downcast(_, v), ProjectionElem::Field(f, ty)]
-                    if *v == map.holder && *f == map.child_field && *ty == child_ty)
-    };
-    self_reached_only_by_projection(body, coroutine_ref, is_resume)?;
+    let coroutine_ref = side.coroutine_ref;
+    self_reached_only_by_projection(body, coroutine_ref, side.is_resume)?;
     // The holder's other fields close the gap the child leaves (code and debug info).
-    if map.kept_fields > 0 {
-        let mut renumber = KeptFields { tcx, coroutine_ref, map };
-        renumber.visit_body(body);
+    if plan.map.kept_fields > 0 {
+        KeptFields { tcx, coroutine_ref, map: plan.map }.visit_body(body);
     }
     // Cheap first: a child still polled through a call (not spliced) stays a value.
-    let early_pointers = child_pointers(body, &is_child_place)?;
+    let early_pointers = child_pointers(body, &|place| plan.names_child(place, coroutine_ref, false))?;
     let polled_by_call = body.basic_blocks.iter().any(|data| {
         matches!(&data.terminator().kind, TerminatorKind::Call { args, .. }
             if args.iter().any(|arg| arg.node.place().is_some_and(|p| early_pointers.contains(&p.local))))
@@ -383,22 +446,60 @@ fn edit_body<'tcx>(
     if polled_by_call {
         return Err("a pointer to the child is passed to a call (its poll was not spliced)".into());
     }
+    let drops = splice_child_drops(tcx, plan, body, coroutine_ref, budget)?;
+    let construction_writes = build_child_in_place(tcx, plan, body, coroutine_ref)?;
+    if side.is_resume && construction_writes.is_empty() {
+        return Err("no construction of the child from a local".into());
+    }
+    if !side.is_resume && !construction_writes.is_empty() {
+        return Err("the drop body builds the child".into());
+    }
+    // The parent's own writes of `k` (the suspend of the await): every one that is not a
+    // construction write just added. Removed once proven redundant (statement positions
+    // do not move from here on).
+    let mut parent_writes = Vec::new();
+    for (bb, data) in body.basic_blocks.iter_enumerated() {
+        for (index, stmt) in data.statements.iter().enumerate() {
+            if let StatementKind::SetDiscriminant { place, variant_index } = &stmt.kind
+                && is_coroutine(place, coroutine_ref)
+                && *variant_index == plan.map.holder
+                && !construction_writes.contains(&(bb, index))
+            {
+                parent_writes.push((bb, index));
+            }
+        }
+    }
+    let tag_reads = redirect_child_accesses(tcx, plan, body, coroutine_ref)?;
+    renumber_child_switches(plan.map, body, &tag_reads)?;
+    Ok(BodyEdit { tag_reads, parent_writes, drops })
+}
 
-    // Drops of the child: its drop body, reached through a fresh `&mut` to it.
+/// Each drop of the child becomes its drop body, spliced, reached through a fresh `&mut`
+/// to it. Returns how many.
+fn splice_child_drops<'tcx>(
+    tcx: TyCtxt<'tcx>,
+    plan: &FlattenPlan<'tcx>,
+    body: &mut Body<'tcx>,
+    coroutine_ref: Local,
+    budget: &mut usize,
+) -> Result<usize, String> {
+    let child_ty = plan.child_ty;
     let drop_sites: Vec<BasicBlock> = body
         .basic_blocks
         .iter_enumerated()
-        .filter(|(_, data)| matches!(&data.terminator().kind, TerminatorKind::Drop { place, .. } if is_child_place(place)))
+        .filter(|(_, data)| {
+            matches!(&data.terminator().kind, TerminatorKind::Drop { place, .. } if plan.names_child(place, coroutine_ref, false))
+        })
         .map(|(bb, _)| bb)
         .collect();
     // What the spliced scopes name: the child's drop glue (`drop_glue::<Child>`).
     let drop_glue = tcx.require_lang_item(rustc_hir::LangItem::DropGlue, body.span);
     let drop_instance = Instance::new_raw(drop_glue, tcx.mk_args(&[child_ty.into()]));
     for &site in &drop_sites {
-        if child_drop.basic_blocks.len() > *budget {
+        if plan.child_drop.basic_blocks.len() > *budget {
             return Err("the child's drop code exceeds the budget".into());
         }
-        *budget -= child_drop.basic_blocks.len();
+        *budget -= plan.child_drop.basic_blocks.len();
         let terminator = body.basic_blocks[site].terminator().clone();
         let TerminatorKind::Drop { target, unwind, drop: None, async_fut: None, .. } = terminator.kind else {
             return Err("an async drop of the child".into());
@@ -406,13 +507,14 @@ fn edit_body<'tcx>(
         let span = terminator.source_info.span;
         let pointer = body.local_decls.push(LocalDecl::new(Ty::new_mut_ref(tcx, tcx.lifetimes.re_erased, child_ty), span));
         let unit = body.local_decls.push(LocalDecl::new(tcx.types.unit, span));
-        body.basic_blocks.as_mut()[site].statements.push(Statement::new(
-            terminator.source_info,
-            StatementKind::Assign(Box::new((
-                pointer.into(),
-                Rvalue::Ref(tcx.lifetimes.re_erased, BorrowKind::Mut { kind: MutBorrowKind::Default }, child_place),
-            ))),
-        ));
+        let borrow = Rvalue::Ref(
+            tcx.lifetimes.re_erased,
+            BorrowKind::Mut { kind: MutBorrowKind::Default },
+            plan.child_place(tcx, coroutine_ref),
+        );
+        body.basic_blocks.as_mut()[site]
+            .statements
+            .push(Statement::new(terminator.source_info, StatementKind::Assign(Box::new((pointer.into(), borrow)))));
         let site = SpliceSite {
             block: site,
             args: vec![Operand::Move(pointer.into())],
@@ -422,10 +524,20 @@ fn edit_body<'tcx>(
             source_info: terminator.source_info,
             instance: drop_instance,
         };
-        splice_body(tcx, body, site, child_drop.clone())?;
+        splice_body(tcx, body, site, plan.child_drop.clone())?;
     }
+    Ok(drop_sites.len())
+}
 
-    // The child's construction: its upvars into `V(0)`, and the tag.
+/// The child's construction (`((*self) as k).j = {coroutine}(a, b)` from
+/// `construct_in_place`, or `= move child` from a local) becomes its upvars written to
+/// `V(0)` and the tag set to `V(0)`. Returns where those tag writes are.
+fn build_child_in_place<'tcx>(
+    tcx: TyCtxt<'tcx>,
+    plan: &FlattenPlan<'tcx>,
+    body: &mut Body<'tcx>,
+    coroutine_ref: Local,
+) -> Result<Vec<(BasicBlock, usize)>, String> {
     let mut construction_writes: Vec<(BasicBlock, usize)> = Vec::new();
     for bb in body.basic_blocks.indices() {
         let mut index = 0;
@@ -435,45 +547,20 @@ fn edit_body<'tcx>(
                 index += 1;
                 continue;
             };
-            if !is_child_place(&assign.0) {
+            if !plan.names_child(&assign.0, coroutine_ref, false) {
                 index += 1;
                 continue;
             }
             let source_info = stmt.source_info;
-            // Each upvar, from the aggregate that builds the child in place
-            // (`construct_in_place`), or out of the local it is moved in from.
-            let sources: Vec<Operand<'tcx>> = match &assign.1 {
-                Rvalue::Aggregate(kind, operands)
-                    if matches!(**kind, AggregateKind::Coroutine(def, _) if Some(def) == child_def)
-                        && operands.len() == upvar_tys.len() =>
-                {
-                    operands.iter().cloned().collect()
-                }
-                Rvalue::Use(Operand::Move(value) | Operand::Copy(value), _) => {
-                    let Some(value) = value.as_local() else {
-                        return Err("the child is moved in from a projection".into());
-                    };
-                    upvar_tys
-                        .iter()
-                        .enumerate()
-                        .map(|(u, &ty)| {
-                            Operand::Move(Place {
-                                local: value,
-                                projection: tcx.mk_place_elems(&[ProjectionElem::Field(FieldIdx::from_usize(u), ty)]),
-                            })
-                        })
-                        .collect()
-                }
-                _ => return Err("the child is built some other way than from its upvars or a local".into()),
-            };
+            let sources = upvar_sources(tcx, plan, &assign.1)?;
             let mut replacement = Vec::new();
-            for (u, (&ty, from)) in upvar_tys.iter().zip(sources).enumerate() {
+            for (u, (&ty, from)) in plan.upvar_tys.iter().zip(sources).enumerate() {
                 let to = Place {
                     local: coroutine_ref,
                     projection: tcx.mk_place_elems(&[
                         ProjectionElem::Deref,
-                        ProjectionElem::Downcast(None, map.holder),
-                        ProjectionElem::Field(map.upvar(FieldIdx::from_usize(u)), ty),
+                        ProjectionElem::Downcast(None, plan.map.holder),
+                        ProjectionElem::Field(plan.map.upvar(FieldIdx::from_usize(u)), ty),
                     ]),
                 };
                 replacement.push(Statement::new(
@@ -484,11 +571,8 @@ fn edit_body<'tcx>(
             replacement.push(Statement::new(
                 source_info,
                 StatementKind::SetDiscriminant {
-                    place: Box::new(Place {
-                        local: coroutine_ref,
-                        projection: tcx.mk_place_elems(&[ProjectionElem::Deref]),
-                    }),
-                    variant_index: map.holder,
+                    place: Box::new(Place { local: coroutine_ref, projection: tcx.mk_place_elems(&[ProjectionElem::Deref]) }),
+                    variant_index: plan.map.holder,
                 },
             ));
             let added = replacement.len();
@@ -497,48 +581,52 @@ fn edit_body<'tcx>(
             construction_writes.push((bb, index - 1));
         }
     }
-    if is_resume && construction_writes.is_empty() {
-        return Err("no construction of the child from a local".into());
-    }
-    if !is_resume && !construction_writes.is_empty() {
-        return Err("the drop body builds the child".into());
-    }
+    Ok(construction_writes)
+}
 
-    // The parent's own writes of `k` (the suspend of the await): every one that is not a
-    // construction write just added. Removed once proven redundant (statement positions
-    // do not move from here on).
-    let mut parent_writes = Vec::new();
-    for (bb, data) in body.basic_blocks.iter_enumerated() {
-        for (index, stmt) in data.statements.iter().enumerate() {
-            if let StatementKind::SetDiscriminant { place, variant_index } = &stmt.kind
-                && is_coroutine(place, coroutine_ref)
-                && *variant_index == map.holder
-                && !construction_writes.contains(&(bb, index))
-            {
-                parent_writes.push((bb, index));
-            }
+/// Each upvar of the child, from the value assigned to the child's place: the aggregate
+/// that builds it in place, or the local it is moved in from.
+fn upvar_sources<'tcx>(tcx: TyCtxt<'tcx>, plan: &FlattenPlan<'tcx>, value: &Rvalue<'tcx>) -> Result<Vec<Operand<'tcx>>, String> {
+    match value {
+        Rvalue::Aggregate(kind, operands)
+            if matches!(**kind, AggregateKind::Coroutine(def, _) if def == plan.child_def)
+                && operands.len() == plan.upvar_tys.len() =>
+        {
+            Ok(operands.iter().cloned().collect())
         }
+        Rvalue::Use(Operand::Move(value) | Operand::Copy(value), _) => {
+            let Some(value) = value.as_local() else {
+                return Err("the child is moved in from a projection".into());
+            };
+            let field = |(u, &ty): (usize, &Ty<'tcx>)| {
+                Operand::Move(Place {
+                    local: value,
+                    projection: tcx.mk_place_elems(&[ProjectionElem::Field(FieldIdx::from_usize(u), ty)]),
+                })
+            };
+            Ok(plan.upvar_tys.iter().enumerate().map(field).collect())
+        }
+        _ => Err("the child is built some other way than from its upvars or a local".into()),
     }
+}
 
+/// Every access through a pointer to the child becomes one to the parent's variants: tag
+/// reads and writes, fields, upvars. Debug info naming the child whole goes, and nothing
+/// may name it whole afterwards. Returns the statements that now read the tag for the
+/// child's code.
+fn redirect_child_accesses<'tcx>(
+    tcx: TyCtxt<'tcx>,
+    plan: &FlattenPlan<'tcx>,
+    body: &mut Body<'tcx>,
+    coroutine_ref: Local,
+) -> Result<Vec<Location>, String> {
+    let map = plan.map;
     // Pointers to the child: `&mut child`, then moves, `Pin { pointer }` and `.0`.
-    let pointers = child_pointers(body, &is_child_place)?;
-    let mut rewrite = ChildAccess {
-        tcx,
-        coroutine_ref,
-        pointers: &pointers,
-        map,
-        error: None,
-    };
+    let pointers = child_pointers(body, &|place| plan.names_child(place, coroutine_ref, false))?;
     // Debug info naming the child as a whole goes (it no longer exists as one value).
-    let inside_child_place = |place: &Place<'tcx>| {
-        place.local == coroutine_ref
-            && matches!(place.projection.as_slice(),
-                [ProjectionElem::Deref, ProjectionElem::Downcast(_, v), ProjectionElem::Field(f, ty), ..]
-                    if *v == map.holder && *f == map.child_field && *ty == child_ty)
-    };
     body.var_debug_info.retain(|info| match &info.value {
         VarDebugInfoContents::Place(place) => {
-            !(inside_child_place(place) || (pointers.contains(&place.local) && place.projection.len() <= 1))
+            !(plan.names_child(place, coroutine_ref, true) || (pointers.contains(&place.local) && place.projection.len() <= 1))
         }
         VarDebugInfoContents::Const(_) => true,
     });
@@ -569,20 +657,24 @@ fn edit_body<'tcx>(
             }
         }
     }
+    let mut rewrite = ChildAccess { tcx, coroutine_ref, pointers: &pointers, map, error: None };
     rewrite.visit_body(body);
     if let Some(why) = rewrite.error {
         return Err(why);
     }
     // Nothing may name the child as a whole any more.
-    let mut leftover = ChildPlaceUse { is_child_place: &is_child_place, coroutine_ref, holder: map.holder, child_ty, pointers: &pointers, found: None };
+    let mut leftover = ChildPlaceUse { plan, coroutine_ref, pointers: &pointers, found: None };
     leftover.visit_body(body);
     if let Some(why) = leftover.found {
         return Err(why);
     }
+    Ok(tag_reads)
+}
 
-    // The child's switches on its tag: their values are the parent's variants now.
+/// The child's switches on its tag: their values are the parent's variants now.
+fn renumber_child_switches(map: StateMap, body: &mut Body<'_>, tag_reads: &[Location]) -> Result<(), String> {
     let uses = use_counts(body);
-    for location in &tag_reads {
+    for location in tag_reads {
         let data = &body.basic_blocks[location.block];
         let StatementKind::Assign(assign) = &data.statements[location.statement_index].kind else { unreachable!() };
         let Some(read) = assign.0.as_local() else { return Err("the child's tag is read into a projection".into()) };
@@ -594,8 +686,7 @@ fn edit_body<'tcx>(
         if !switch_reads || later_writes || uses[read] != 2 {
             return Err("the child's tag is used other than by its switch".into());
         }
-        let block = location.block;
-        let TerminatorKind::SwitchInt { targets, .. } = &mut body.basic_blocks.as_mut()[block].terminator_mut().kind else {
+        let TerminatorKind::SwitchInt { targets, .. } = &mut body.basic_blocks.as_mut()[location.block].terminator_mut().kind else {
             unreachable!()
         };
         let renumbered = |value: u128| map.variant(value as u32).as_u32() as u128;
@@ -604,11 +695,9 @@ fn edit_body<'tcx>(
         }
         rebuild_arms(targets, |arms| arms.into_iter().map(|(value, target)| (renumbered(value), target)).collect());
     }
-
-    Ok(BodyEdit { tag_reads, parent_writes, drops: drop_sites.len() })
+    Ok(())
 }
 
-/// Locals that point to the child: `p = &mut child`, `q = move p`, `q = Pin { pointer: p }`,
 /// `q = copy (p.0)`, each the only assignment of its local.
 fn child_pointers<'tcx>(body: &Body<'tcx>, is_child_place: &dyn Fn(&Place<'tcx>) -> bool) -> Result<Vec<Local>, String> {
     let mut assignments: IndexVec<Local, u32> = IndexVec::from_elem_n(0, body.local_decls.len());
@@ -750,12 +839,10 @@ impl<'tcx> MutVisitor<'tcx> for KeptFields<'tcx> {
     }
 }
 
-/// Finds what still names the child whole, or a pointer to it.
+/// Finds what still names the child whole, a part of it, or a pointer to it.
 struct ChildPlaceUse<'a, 'tcx> {
-    is_child_place: &'a dyn Fn(&Place<'tcx>) -> bool,
+    plan: &'a FlattenPlan<'tcx>,
     coroutine_ref: Local,
-    holder: VariantIdx,
-    child_ty: Ty<'tcx>,
     pointers: &'a [Local],
     found: Option<String>,
 }
@@ -765,16 +852,18 @@ impl<'tcx> Visitor<'tcx> for ChildPlaceUse<'_, 'tcx> {
         if matches!(context, PlaceContext::NonUse(_)) {
             return;
         }
-        // Into the child's old place, deeper than the whole (`child.x`).
+        // Into the child's old place, deeper than the whole (`child.x`): any field of the
+        // holder with the child's type.
         let inside_child = place.local == self.coroutine_ref
             && matches!(place.projection.as_slice(),
                 [ProjectionElem::Deref, ProjectionElem::Downcast(_, v), ProjectionElem::Field(_, ty), ..]
-                    if *v == self.holder && *ty == self.child_ty);
-        if (self.is_child_place)(place) || self.pointers.contains(&place.local) || inside_child {
+                    if *v == self.plan.map.holder && *ty == self.plan.child_ty);
+        if self.plan.names_child(place, self.coroutine_ref, false) || self.pointers.contains(&place.local) || inside_child {
             self.found.get_or_insert(format!("{place:?} is still used at {location:?}"));
         }
     }
 }
+
 
 /// The dispatch resumes the holder `k`: its arm is where the child's states will go.
 fn has_holder_arm(body: &Body<'_>, dispatch: BasicBlock, map: StateMap) -> Result<(), String> {
@@ -819,17 +908,11 @@ fn extend_holder_arms(body: &mut Body<'_>, coroutine_ref: Local, map: StateMap, 
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn rebuild_layout<'tcx>(
-    tcx: TyCtxt<'tcx>,
-    body: &mut Body<'tcx>,
-    saved: CoroutineSavedLocal,
-    map: StateMap,
-    upvar_tys: &[Ty<'tcx>],
-    child_layout: &rustc_middle::mir::CoroutineLayout<'tcx>,
-    instance: Instance<'tcx>,
-    typing_env: TypingEnv<'tcx>,
-) -> Result<(), String> {
+/// Step 3: the parent's layout without the child's saved local, with the child's upvars
+/// and saved locals appended, the holder as `V(0)` and a variant per other child state.
+fn rebuild_layout<'tcx>(tcx: TyCtxt<'tcx>, plan: &FlattenPlan<'tcx>, body: &mut Body<'tcx>) -> Result<(), String> {
+    let FlattenPlan { map, saved, instance, typing_env, child_layout, .. } = *plan;
+    let upvar_tys = &plan.upvar_tys;
     let layout = body.coroutine.as_mut().unwrap().coroutine_layout.as_mut().unwrap();
     let mut edit = LayoutEdit::new(layout);
     let holder_info = edit.source_info(map.holder).ok_or("the holder variant is gone")?;
@@ -899,8 +982,11 @@ fn rebuild_layout<'tcx>(
     Ok(())
 }
 
-fn check_tags<'tcx>(tcx: TyCtxt<'tcx>, body: &Body<'tcx>, coroutine_ref: Local, variant_count: usize, map: StateMap, edit: &BodyEdit) -> Result<(), String> {
-    let sets = tag_sets(tcx, body, coroutine_ref, &vec![true; variant_count], &edit.parent_writes);
+/// Step 4: wherever the child's code reads the tag, and wherever the parent wrote `k`,
+/// the tag is one of the child's states.
+fn check_tags<'tcx>(tcx: TyCtxt<'tcx>, body: &Body<'tcx>, coroutine_ref: Local, plan: &FlattenPlan<'tcx>, edit: &BodyEdit) -> Result<(), String> {
+    let map = plan.map;
+    let sets = tag_sets(tcx, body, coroutine_ref, &vec![true; plan.variant_count()], &edit.parent_writes);
     let only_child = |set: &[bool]| set.iter().enumerate().all(|(v, &s)| !s || map.is_child_variant(v as u32));
     for &location in &edit.tag_reads {
         if let Some(set) = tag_set_at(body, &sets, coroutine_ref, location, &edit.parent_writes)
@@ -920,162 +1006,3 @@ fn check_tags<'tcx>(tcx: TyCtxt<'tcx>, body: &Body<'tcx>, coroutine_ref: Local, 
     Ok(())
 }
 
-/// Each dispatch arm for a child state: the goto-only path from it to the child's switch
-/// is copied, and ends in a jump to the child's code for that state. Returns how many
-/// arms were threaded.
-fn thread_dispatch(body: &mut Body<'_>, dispatch: BasicBlock, coroutine_ref: Local, map: StateMap) -> usize {
-    let TerminatorKind::SwitchInt { targets, .. } = &body.basic_blocks[dispatch].terminator().kind else { return 0 };
-    let arms: Vec<(u128, BasicBlock)> = targets.iter().collect();
-    let mut threaded = 0;
-    let mut new_arms = Vec::new();
-    for (value, start) in arms {
-        let Ok(state) = u32::try_from(value) else {
-            new_arms.push((value, start));
-            continue;
-        };
-        if !map.is_child_variant(state) {
-            new_arms.push((value, start));
-            continue;
-        }
-        match thread_path(body, start, coroutine_ref, value) {
-            Some(copy) => {
-                threaded += 1;
-                new_arms.push((value, copy));
-            }
-            None => new_arms.push((value, start)),
-        }
-    }
-    // Each arm keeps its value and goes to its threaded copy (or where it went).
-    edit_switch(body, dispatch, |value, _| new_arms.iter().find(|(v, _)| *v == value).copied());
-    threaded
-}
-
-/// Copies the goto path from `start` to the first switch on the tag, ending in that
-/// switch's target for `value`; the first copied block, or `None` if there is no such path.
-fn thread_path(body: &mut Body<'_>, start: BasicBlock, coroutine_ref: Local, value: u128) -> Option<BasicBlock> {
-    let mut path: Vec<BasicBlock> = Vec::new();
-    let mut block = start;
-    let (end, switch_read) = loop {
-        if path.len() > THREAD_PATH_LIMIT || path.contains(&block) {
-            return None;
-        }
-        let data = &body.basic_blocks[block];
-        if data.is_cleanup {
-            return None;
-        }
-        // No tag write on the way.
-        let mut tag_local = None;
-        for stmt in &data.statements {
-            if matches!(&stmt.kind, StatementKind::SetDiscriminant { place, .. } if place.local == coroutine_ref) {
-                return None;
-            }
-            track_tag_local(stmt, coroutine_ref, &mut tag_local);
-        }
-        match &data.terminator().kind {
-            TerminatorKind::Goto { target } => {
-                path.push(block);
-                block = *target;
-            }
-            TerminatorKind::SwitchInt { discr: Operand::Move(p) | Operand::Copy(p), targets }
-                if tag_local.is_some() && p.as_local() == tag_local =>
-            {
-                break (targets.target_for_value(value), tag_local);
-            }
-            _ => return None,
-        }
-    };
-    // The switch block's statements run too, but its tag read, then the jump goes straight
-    // to the arm.
-    path.push(block);
-    let first = BasicBlock::from_usize(body.basic_blocks.len());
-    let count = path.len();
-    for (i, &original) in path.iter().enumerate() {
-        let data = &body.basic_blocks[original];
-        let last = i + 1 == count;
-        let next = if last { end } else { BasicBlock::from_usize(first.as_usize() + i + 1) };
-        let mut statements = data.statements.clone();
-        if last {
-            // The switch's own tag read has no reader in the copy; nothing else goes.
-            for stmt in &mut statements {
-                if let Some(into) = tag_read_into(stmt, coroutine_ref)
-                    && into.as_local() == switch_read
-                {
-                    stmt.make_nop(true);
-                }
-            }
-        }
-        let copy = BasicBlockData::new_stmts(
-            statements,
-            Some(Terminator { source_info: data.terminator().source_info, kind: TerminatorKind::Goto { target: next } }),
-            false,
-        );
-        body.basic_blocks.as_mut().push(copy);
-    }
-    Some(first)
-}
-
-/// Every switch on the tag whose possible values (by the dataflow) all lead to one target
-/// becomes a jump there; its tag read goes with it. Returns how many.
-fn fold_tag_switches<'tcx>(tcx: TyCtxt<'tcx>, body: &mut Body<'tcx>, coroutine_ref: Local, entry: &[bool]) -> usize {
-    let sets = tag_sets(tcx, body, coroutine_ref, entry, &[]);
-    let uses = use_counts(body);
-    let mut folds: Vec<(BasicBlock, BasicBlock, Option<usize>)> = Vec::new();
-    for (bb, data) in body.basic_blocks.iter_enumerated() {
-        let Some(entry) = &sets[bb] else { continue };
-        let mut state = entry.clone();
-        let mut tag_local = None;
-        let mut read_at = None;
-        for (index, stmt) in data.statements.iter().enumerate() {
-            step(stmt, coroutine_ref, &mut state, false, &mut tag_local);
-            if let StatementKind::Assign(assign) = &stmt.kind
-                && tag_local.is_some()
-                && assign.0.as_local() == tag_local
-            {
-                read_at = Some(index);
-            }
-        }
-        let TerminatorKind::SwitchInt { discr: Operand::Move(p) | Operand::Copy(p), targets } = &data.terminator().kind else {
-            continue;
-        };
-        if tag_local.is_none() || p.as_local() != tag_local {
-            continue;
-        }
-        let mut reached: Vec<BasicBlock> = Vec::new();
-        for (value, &possible) in state.iter().enumerate() {
-            let target = targets.target_for_value(value as u128);
-            if possible && !reached.contains(&target) {
-                reached.push(target);
-            }
-        }
-        if let [only] = reached.as_slice() {
-            // The read goes too when the switch was its only reader.
-            let read = read_at.filter(|_| tag_local.is_some_and(|local| uses[local] == 2));
-            folds.push((bb, *only, read));
-        }
-    }
-    for &(bb, target, read) in &folds {
-        let data = &mut body.basic_blocks.as_mut()[bb];
-        if let Some(index) = read {
-            data.statements[index].make_nop(true);
-        }
-        data.terminator_mut().kind = TerminatorKind::Goto { target };
-    }
-    folds.len()
-}
-
-/// Removes the dispatch arms of states no poll ends in, when the switch's otherwise is
-/// `unreachable` (so that a removed value would be UB to see anyway). Returns how many.
-fn remove_unobserved_arms(body: &mut Body<'_>, dispatch: BasicBlock, observable: &[bool]) -> usize {
-    let TerminatorKind::SwitchInt { targets, .. } = &body.basic_blocks[dispatch].terminator().kind else { return 0 };
-    let otherwise = &body.basic_blocks[targets.otherwise()];
-    if !(otherwise.statements.iter().all(|s| matches!(s.kind, StatementKind::Nop | StatementKind::StorageDead(_)))
-        && matches!(otherwise.terminator().kind, TerminatorKind::Unreachable))
-    {
-        return 0;
-    }
-    let before = targets.iter().count();
-    let observed = |value: u128| usize::try_from(value).ok().and_then(|v| observable.get(v).copied()).unwrap_or(true);
-    edit_switch(body, dispatch, |value, target| observed(value).then_some((value, target)));
-    let TerminatorKind::SwitchInt { targets, .. } = &body.basic_blocks[dispatch].terminator().kind else { unreachable!() };
-    before - targets.iter().count()
-}
