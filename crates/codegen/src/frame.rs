@@ -22,12 +22,13 @@
 //! outgoing arguments), which is why the section is written then.
 //!
 //! One section per monomorphic instance, sorted, so that the file is the same whatever the
-//! order in which codegen units are translated.
+//! order in which codegen units are translated. The sections written so far are kept in
+//! the caller's [`FrameFiles`] (in the hooks' reporting state), and each new one rewrites
+//! its file.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
-use std::sync::Mutex;
 
 use cranelift_codegen::ir::{Function, Opcode};
 
@@ -44,7 +45,8 @@ const COUNTED: &[(Opcode, &str)] = &[
 ];
 
 /// The sections written so far, by file, then by instance.
-static SECTIONS: Mutex<BTreeMap<String, BTreeMap<String, String>>> = Mutex::new(BTreeMap::new());
+#[derive(Default)]
+pub struct FrameFiles(BTreeMap<String, BTreeMap<String, String>>);
 
 /// The summary of one function.
 pub fn summarise(instance: &str, func: &Function) -> String {
@@ -87,13 +89,14 @@ pub fn frame_line(frame_bytes: Option<u64>) -> String {
     }
 }
 
-/// Adds `section` for `instance` to `<dir>/<stem>.frame` and rewrites the file. A resume
-/// function compiled in several codegen units gives the same section each time.
-pub fn write(dir: &Path, stem: &str, instance: &str, section: String) -> std::io::Result<()> {
-    let mut sections = SECTIONS.lock().unwrap();
-    let key = dir.join(format!("{stem}.frame")).display().to_string();
-    let file = sections.entry(key.clone()).or_default();
-    file.insert(instance.to_string(), section);
-    std::fs::create_dir_all(dir)?;
-    std::fs::write(key, file.values().map(String::as_str).collect::<String>())
+impl FrameFiles {
+    /// Adds `section` for `instance` to `<dir>/<stem>.frame` and rewrites the file. A
+    /// resume function compiled in several codegen units gives the same section each time.
+    pub fn write(&mut self, dir: &Path, stem: &str, instance: &str, section: String) -> std::io::Result<()> {
+        let key = dir.join(format!("{stem}.frame")).display().to_string();
+        let file = self.0.entry(key.clone()).or_default();
+        file.insert(instance.to_string(), section);
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(key, file.values().map(String::as_str).collect::<String>())
+    }
 }

@@ -75,6 +75,11 @@ struct Interned {
     chain_ids: HashMap<Chain, usize>,
 }
 
+/// The interning of the whole compilation. A static because cg_clif's codegen units, each
+/// a thread, share it (a chain's id written into one location must mean the same chain
+/// when the unit's finalize hook reads it back), and the hooks that reach it are free
+/// functions called with cg_clif's arguments only. It carries nothing to the report or
+/// between crates: only the DWARF of the functions being compiled reads it.
 static INTERNED: Mutex<Option<Interned>> = Mutex::new(None);
 
 const COLUMN_BITS: u32 = 32;

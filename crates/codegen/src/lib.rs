@@ -11,6 +11,12 @@
 //! | [`inlined_frames::tag_column`], [`inlined_frames::untag`], [`inlined_frames::add_inlined_subroutines`], [`inlined_frames::line_tables_subprogram`] | `FunctionCx::set_debug_loc`, `create_debug_lines`, `FunctionDebugContext::finalize`, `DebugContext::define_function` | inlined frames in the DWARF of resume functions |
 //! | [`function_lowered`] | `base::codegen_fn`, after the CLIF is finalized | sees the Cranelift `Function` of every body; notes resume functions for the report, and under `corolift-dump` writes their `.frame` ([`frame`]) |
 //! | [`function_compiled`] | `base::compile_fn`, after `define_function` | learns the machine-code size and writes the report line |
+//!
+//! This crate owns the Cranelift backend's reporting: what `function_lowered` notes waits
+//! in one state, `REPORTING`, until `function_compiled` writes the report line and the
+//! `.frame` section. It is a static because the hooks are free functions called with
+//! cg_clif's arguments only. `inlined_frames` keeps its own interning, which carries
+//! nothing to the report.
 
 #![feature(rustc_private)]
 
@@ -40,12 +46,22 @@ use rustc_middle::ty::{self, Instance, InstanceKind, TyCtxt};
 use rustc_middle::ty::print::with_no_trimmed_paths;
 use rustc_middle::util::Providers;
 
-/// Resume functions waiting for their machine code, by symbol: their report line and
-/// `.frame` section are finished once the code size and the frame are known. rustc
-/// instantiates a coroutine's resume function in every codegen unit that uses it, and
-/// cg_clif translates the next unit while the previous one compiles, so one symbol can
-/// have several entries waiting: each compiled copy takes one.
-static PENDING: Mutex<Option<HashMap<String, Vec<Pending>>>> = Mutex::new(None);
+/// What the report and the dump wait for between `function_lowered` and
+/// `function_compiled`, for the whole compilation.
+#[derive(Default)]
+struct Reporting {
+    /// Resume functions waiting for their machine code, by symbol: their report line and
+    /// `.frame` section are finished once the code size and the frame are known. rustc
+    /// instantiates a coroutine's resume function in every codegen unit that uses it, and
+    /// cg_clif translates the next unit while the previous one compiles, so one symbol can
+    /// have several entries waiting: each compiled copy takes one.
+    pending: HashMap<String, Vec<Pending>>,
+    /// The `.frame` files written so far, which each new section rewrites.
+    frame_files: frame::FrameFiles,
+}
+
+/// The reporting state of the compilation, shared by cg_clif's codegen-unit threads.
+static REPORTING: Mutex<Option<Reporting>> = Mutex::new(None);
 
 struct Pending {
     report: Option<CoroutineFacts>,
@@ -144,14 +160,15 @@ pub fn function_lowered<'tcx>(
         return;
     }
     let pending = Pending { report, frame };
-    PENDING.lock().unwrap().get_or_insert_default().entry(symbol.to_string()).or_default().push(pending);
+    let mut reporting = REPORTING.lock().unwrap();
+    reporting.get_or_insert_default().pending.entry(symbol.to_string()).or_default().push(pending);
 }
 
 /// Hook in `base::compile_fn`, after `define_function` compiled `symbol` into `code`.
 pub fn function_compiled(symbol: &str, code: Option<&CompiledCode>) {
     let pending = {
-        let mut waiting = PENDING.lock().unwrap();
-        let waiting = waiting.get_or_insert_default();
+        let mut reporting = REPORTING.lock().unwrap();
+        let waiting = &mut reporting.get_or_insert_default().pending;
         let pending = waiting.get_mut(symbol).and_then(Vec::pop);
         if waiting.get(symbol).is_some_and(Vec::is_empty) {
             waiting.remove(symbol);
@@ -163,7 +180,9 @@ pub fn function_compiled(symbol: &str, code: Option<&CompiledCode>) {
     let frame_bytes = code.and_then(frame_bytes);
     if let Some((dir, stem, instance, mut section)) = pending.frame {
         section.push_str(&frame::frame_line(frame_bytes));
-        if let Err(err) = frame::write(&dir, &stem, &instance, section) {
+        // Under the lock: two units rewriting one file must not interleave.
+        let mut reporting = REPORTING.lock().unwrap();
+        if let Err(err) = reporting.get_or_insert_default().frame_files.write(&dir, &stem, &instance, section) {
             eprintln!("warning: corolift-dump: cannot write into {}: {err}", dir.display());
         }
     }

@@ -11,13 +11,18 @@
 //!   generation option), or, under the LLVM driver, which must not hand LLVM words it does
 //!   not know, the same words moved into the crate configuration as `--cfg
 //!   corolift_knob="<word>"` ([`KNOB_CFG`]), which incremental compilation tracks too;
-//! - what the lowering said about each coroutine of this crate ([`summary_of`]), kept
-//!   until the host writes its report line, and the figures of that line that do not
-//!   depend on the backend ([`CoroutineFacts`]).
+//! - what the lowering said about each coroutine of this crate, kept until the host
+//!   writes its report line, and the figures of that line that do not depend on the
+//!   backend ([`CoroutineFacts`], from [`coroutine_facts`]).
 //!
-//! The lowering itself (`corolift_lowering`) keeps no state between calls; this crate
-//! keeps the two things a provider function cannot carry: rustc's own provider, which
-//! the override calls (a provider is a plain `fn`), and the summaries until the report.
+//! The lowering itself (`corolift_lowering`) holds no state: it takes a
+//! [`LoweringSession`] and returns a body and a summary. This crate owns them, in one
+//! state per compilation session (`HostSession`: the lowering's session, knobs and
+//! census, and the summaries), found through one static keyed by the session's address.
+//! A static is needed at all because nothing of ours reaches the code that asks: a query
+//! provider is a plain `fn` that rustc calls with its `TyCtxt` alone, and the hooks cg_clif
+//! calls are free functions with cg_clif's arguments. The only other static is rustc's own
+//! `optimized_mir` provider, which the override calls, for the same reason.
 
 #![feature(rustc_private)]
 
@@ -28,13 +33,13 @@ extern crate rustc_span;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 pub use corolift_lowering as lowering;
 use corolift_lowering::knobs::{Knobs, is_corolift_word};
 use corolift_lowering::machine::StateMachine;
 use corolift_lowering::report::{ReportLine, absorbed_coroutines, coroutine_path};
-use corolift_lowering::{LoweringSummary, kind_label, lower_coroutine};
+use corolift_lowering::{LoweringSession, LoweringSummary, kind_label, lower_coroutine};
 use rustc_hir::def_id::{DefId, LocalDefId};
 use rustc_middle::mir::Body;
 use rustc_middle::ty::{self, Instance, InstanceKind, TyCtxt};
@@ -50,27 +55,50 @@ type OptimizedMir = for<'tcx> fn(TyCtxt<'tcx>, LocalDefId) -> &'tcx Body<'tcx>;
 /// The `optimized_mir` provider that was in place before ours (rustc's own).
 static UPSTREAM_OPTIMIZED_MIR: OnceLock<OptimizedMir> = OnceLock::new();
 
-/// What lowering did to each coroutine of this crate, kept until its report line is written.
-static SUMMARIES: Mutex<Option<HashMap<DefId, LoweringSummary>>> = Mutex::new(None);
+/// What the host keeps for one compilation session.
+struct HostSession {
+    /// The session's address, which identifies it (see [`SESSION`]).
+    key: usize,
+    /// What the lowering reads for every coroutine: the knobs, parsed once, and the
+    /// crate's census.
+    lowering: LoweringSession,
+    /// What lowering did to each coroutine of this crate (with a report only), kept until
+    /// its report line is written.
+    summaries: Mutex<HashMap<DefId, LoweringSummary>>,
+}
 
-/// The knobs of the session, parsed once for it (keyed by the session's address: a process
-/// normally holds one session, and the hooks ask for every local of every function).
-static KNOBS: Mutex<Option<(usize, Knobs)>> = Mutex::new(None);
+/// The state of the current session. A process normally holds one session; a new one
+/// (another address) replaces the state. Locked only to find the state: the lowering runs
+/// with a clone of the `Arc`, since it asks for its children's `optimized_mir`, which comes
+/// back into the override and looks the state up again.
+static SESSION: Mutex<Option<Arc<HostSession>>> = Mutex::new(None);
+
+/// The state of the session of `tcx`, made on the first call for that session.
+fn host_session(tcx: TyCtxt<'_>) -> Arc<HostSession> {
+    let key = tcx.sess as *const _ as usize;
+    let mut current = SESSION.lock().unwrap();
+    match &*current {
+        Some(state) if state.key == key => Arc::clone(state),
+        _ => {
+            // Parsing the knobs reads the session's options only: no query runs under
+            // the lock.
+            let state = Arc::new(HostSession {
+                key,
+                lowering: LoweringSession::new(parse_knobs(tcx)),
+                summaries: Mutex::new(HashMap::new()),
+            });
+            *current = Some(Arc::clone(&state));
+            state
+        }
+    }
+}
 
 /// The knobs of this compilation: corolift's words of `-Cllvm-args`, and those the LLVM
 /// driver passed as `--cfg corolift_knob="..."`. The words were checked when the session
-/// was configured (by cg_clif's option parser, or by the driver).
+/// was configured (by cg_clif's option parser, or by the driver), and are parsed once per
+/// session.
 pub fn knobs(tcx: TyCtxt<'_>) -> Knobs {
-    let session = tcx.sess as *const _ as usize;
-    let mut cached = KNOBS.lock().unwrap();
-    match &*cached {
-        Some((key, knobs)) if *key == session => knobs.clone(),
-        _ => {
-            let knobs = parse_knobs(tcx);
-            *cached = Some((session, knobs.clone()));
-            knobs
-        }
-    }
+    host_session(tcx).lowering.knobs.clone()
 }
 
 fn parse_knobs(tcx: TyCtxt<'_>) -> Knobs {
@@ -97,13 +125,14 @@ fn optimized_mir<'tcx>(tcx: TyCtxt<'tcx>, def: LocalDefId) -> &'tcx Body<'tcx> {
     let upstream = UPSTREAM_OPTIMIZED_MIR.get().expect("corolift: provide() was not called");
     let body = upstream(tcx, def);
     let Some(kind) = tcx.coroutine_kind(def.to_def_id()) else { return body };
-    let knobs = knobs(tcx);
+    let session = host_session(tcx);
+    let knobs = &session.lowering.knobs;
     if !knobs.lowering_enabled() && knobs.report.is_none() && knobs.dump.is_none() {
         return body;
     }
-    let (lowered, summary) = lower_coroutine(tcx, def.to_def_id(), kind, body, &knobs);
+    let (lowered, summary) = lower_coroutine(tcx, def.to_def_id(), kind, body, &session.lowering);
     if knobs.report.is_some() {
-        SUMMARIES.lock().unwrap().get_or_insert_default().insert(def.to_def_id(), summary);
+        session.summaries.lock().unwrap().insert(def.to_def_id(), summary);
     }
     match lowered {
         Some(lowered) => tcx.arena.alloc(lowered),
@@ -112,8 +141,8 @@ fn optimized_mir<'tcx>(tcx: TyCtxt<'tcx>, def: LocalDefId) -> &'tcx Body<'tcx> {
 }
 
 /// What the lowering said about coroutine `def_id` of this crate, if it ran with a report.
-pub fn summary_of(def_id: DefId) -> Option<LoweringSummary> {
-    SUMMARIES.lock().unwrap().get_or_insert_default().get(&def_id).cloned()
+fn summary_of(tcx: TyCtxt<'_>, def_id: DefId) -> Option<LoweringSummary> {
+    host_session(tcx).summaries.lock().unwrap().get(&def_id).cloned()
 }
 
 /// The coroutine whose resume function `instance` is, if it is one.
@@ -171,7 +200,7 @@ pub fn coroutine_facts<'tcx>(tcx: TyCtxt<'tcx>, instance: Instance<'tcx>, knobs:
     let coroutine_ty = instance.ty(tcx, typing_env);
     let size_after = tcx.layout_of(typing_env.as_query_input(coroutine_ty)).ok()?.size.bytes();
     let mir = tcx.instance_mir(instance.def);
-    let summary = summary_of(def_id).unwrap_or_else(|| {
+    let summary = summary_of(tcx, def_id).unwrap_or_else(|| {
         // Lowered in another crate (its MIR came from metadata, already lowered there):
         // only that body is known here, so before and after are its figures.
         let machine = StateMachine::recover(mir);

@@ -26,9 +26,14 @@
 //! through the trait's item, so its mentions cannot be counted here, and a body from
 //! another crate is emitted there anyway. In a library, an async fn that other crates
 //! can reach may have callers outside, so it does not qualify either.
+//!
+//! The counts come from one walk of the crate per session ([`Census`]), taken on the first
+//! question. This module keeps no state: the census lives in the
+//! [`LoweringSession`](crate::LoweringSession) that the lowering's caller owns
+//! ([`LazyCensus`]).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, OnceLock};
 
 use rustc_hir::def::DefKind;
 use rustc_hir::intravisit::{self, Visitor};
@@ -40,8 +45,8 @@ use rustc_span::def_id::DefId;
 use rustc_span::{Span, Symbol};
 
 /// `Ok` when `coroutine` is the body of a local async fn that the crate mentions once;
-/// otherwise why not.
-pub fn polled_from_one_place(tcx: TyCtxt<'_>, coroutine: DefId) -> Result<(), String> {
+/// otherwise why not. The census is only taken if the cheaper checks pass.
+pub fn polled_from_one_place(tcx: TyCtxt<'_>, census: &LazyCensus, coroutine: DefId) -> Result<(), String> {
     let name = || tcx.def_path_str(coroutine);
     if !coroutine.is_local() {
         return Err(format!("{} is another crate's", name()));
@@ -62,44 +67,68 @@ pub fn polled_from_one_place(tcx: TyCtxt<'_>, coroutine: DefId) -> Result<(), St
     if !only_executables && tcx.effective_visibilities(()).is_reachable(function.expect_local()) {
         return Err(format!("other crates can call {}", tcx.def_path_str(function)));
     }
-    let mentions = mentions_of(tcx, function);
+    let mentions = census.get(tcx).mentions_of(tcx, function);
     if mentions != 1 {
         return Err(format!("{} is mentioned {mentions} times in the crate", tcx.def_path_str(function)));
     }
     Ok(())
 }
 
-/// The expressions and paths of the crate that may name `function` (see the module doc).
-fn mentions_of(tcx: TyCtxt<'_>, function: DefId) -> usize {
-    let session = &*tcx.sess as *const _ as usize;
-    let mut cached = CENSUS.lock().unwrap();
-    if cached.as_ref().is_none_or(|(key, _)| *key != session) {
-        let mut census = Census { tcx, resolved: HashMap::new(), by_name: HashMap::new() };
-        tcx.hir_walk_toplevel_module(&mut census);
-        *cached = Some((session, (census.resolved, census.by_name)));
-    }
-    let (resolved, by_name) = &cached.as_ref().unwrap().1;
-    let mut count = resolved.get(&function).copied().unwrap_or(0);
-    if tcx.def_kind(function) == DefKind::AssocFn {
-        count += by_name.get(&tcx.item_name(function)).copied().unwrap_or(0);
-    }
-    count
-}
-
-/// The census of the crate being compiled, taken once per session (keyed by the session's
-/// address) by one walk of its HIR: every async fn's question is then a look-up, where a
-/// walk per question made the policy quadratic in the size of the crate.
-static CENSUS: Mutex<Option<(usize, (HashMap<DefId, usize>, HashMap<Symbol, usize>))>> = Mutex::new(None);
-
-/// Counts, over the whole crate, the paths that resolve to each definition, and the method
-/// calls and type-relative paths by their last segment's name.
-struct Census<'tcx> {
-    tcx: TyCtxt<'tcx>,
+/// The mentions of every definition in the crate being compiled, counted by one walk of
+/// its HIR: every async fn's question is then a look-up, where a walk per question made
+/// the policy quadratic in the size of the crate.
+pub struct Census {
+    /// Paths that resolve to each definition.
     resolved: HashMap<DefId, usize>,
+    /// Method calls and type-relative paths, by their last segment's name.
     by_name: HashMap<Symbol, usize>,
 }
 
-impl<'tcx> Visitor<'tcx> for Census<'tcx> {
+impl Census {
+    /// Walks the crate's HIR, nested bodies included.
+    pub fn of_crate(tcx: TyCtxt<'_>) -> Census {
+        let mut walk = CensusWalk { tcx, census: Census { resolved: HashMap::new(), by_name: HashMap::new() } };
+        tcx.hir_walk_toplevel_module(&mut walk);
+        walk.census
+    }
+
+    /// The expressions and paths of the crate that may name `function` (see the module doc).
+    fn mentions_of(&self, tcx: TyCtxt<'_>, function: DefId) -> usize {
+        let mut count = self.resolved.get(&function).copied().unwrap_or(0);
+        if tcx.def_kind(function) == DefKind::AssocFn {
+            count += self.by_name.get(&tcx.item_name(function)).copied().unwrap_or(0);
+        }
+        count
+    }
+}
+
+/// The census of one compilation session, taken when a coroutine first asks for it and
+/// shared from then on. The caller of the lowering owns it (in
+/// [`LoweringSession`](crate::LoweringSession)); clones share one census.
+#[derive(Clone, Default)]
+pub struct LazyCensus(Arc<OnceLock<Census>>);
+
+impl LazyCensus {
+    /// The census of the crate `tcx` compiles (the session's own `tcx`), taken on the
+    /// first call.
+    pub fn get(&self, tcx: TyCtxt<'_>) -> &Census {
+        // Taking the census inside `get_or_init` cannot deadlock by re-entering it: the
+        // walk asks for the HIR and its name resolution only, never for a body's
+        // `optimized_mir` or type checking (the module doc says why it must not), so no
+        // lowering, and so no other call of this, runs inside it. Under the parallel front
+        // end, a thread that asks while another walks waits for that walk, which needs
+        // nothing the waiting thread computes (the HIR is complete before any MIR is built).
+        self.0.get_or_init(|| Census::of_crate(tcx))
+    }
+}
+
+/// The HIR visitor that fills a [`Census`].
+struct CensusWalk<'tcx> {
+    tcx: TyCtxt<'tcx>,
+    census: Census,
+}
+
+impl<'tcx> Visitor<'tcx> for CensusWalk<'tcx> {
     type NestedFilter = nested_filter::All;
 
     fn maybe_tcx(&mut self) -> Self::MaybeTyCtxt {
@@ -110,17 +139,17 @@ impl<'tcx> Visitor<'tcx> for Census<'tcx> {
         match qpath {
             QPath::Resolved(_, path) => {
                 if let Some(def_id) = path.res.opt_def_id() {
-                    *self.resolved.entry(def_id).or_default() += 1;
+                    *self.census.resolved.entry(def_id).or_default() += 1;
                 }
             }
-            QPath::TypeRelative(_, segment) => *self.by_name.entry(segment.ident.name).or_default() += 1,
+            QPath::TypeRelative(_, segment) => *self.census.by_name.entry(segment.ident.name).or_default() += 1,
         }
         intravisit::walk_qpath(self, qpath, id);
     }
 
     fn visit_expr(&mut self, expr: &'tcx Expr<'tcx>) {
         if let ExprKind::MethodCall(segment, ..) = expr.kind {
-            *self.by_name.entry(segment.ident.name).or_default() += 1;
+            *self.census.by_name.entry(segment.ident.name).or_default() += 1;
         }
         intravisit::walk_expr(self, expr);
     }

@@ -1,9 +1,15 @@
 //! corolift's coroutine lowering: analyses and transforms on the MIR of resume functions.
 //!
-//! The patched cg_clif calls [`lower_coroutine`] from its `optimized_mir` override, once
-//! per coroutine defined in the crate being compiled. Because the coroutine's layout
-//! (`layout_of`), its drop glue and the crate's metadata all read `optimized_mir`, a
-//! rewrite made here is the one every consumer sees.
+//! The host (`corolift_host`, inside the patched cg_clif or the LLVM driver) calls
+//! [`lower_coroutine`] from its `optimized_mir` override, once per coroutine defined in
+//! the crate being compiled. Because the coroutine's layout (`layout_of`), its drop glue
+//! and the crate's metadata all read `optimized_mir`, a rewrite made here is the one every
+//! consumer sees.
+//!
+//! This crate holds no process-wide state. What lasts for a compilation session (the
+//! knobs, the crate's census for `inline_child`'s policy) is a [`LoweringSession`] that
+//! the caller owns and passes in; what lowering one coroutine did comes back as a
+//! [`LoweringSummary`], for the caller to keep until it writes its report.
 //!
 //! The pipeline:
 //! 1. recover the state machine of rustc's resume body ([`machine`]); a body whose shape
@@ -36,6 +42,7 @@ pub mod storage_overlap;
 pub mod tag_flow;
 pub mod verify;
 
+use fn_uses::LazyCensus;
 use rustc_hir::def_id::DefId;
 use rustc_hir::{CoroutineDesugaring, CoroutineKind, CoroutineSource};
 use rustc_middle::mir::Body;
@@ -46,6 +53,21 @@ use rustc_session::config::OptLevel;
 use crate::knobs::{Knobs, PassSelection};
 use crate::machine::StateMachine;
 use crate::passes::{PassCx, PassOutcome};
+
+/// What the lowering reads for every coroutine of one compilation session, owned by the
+/// caller: the host builds one per session and passes it to each [`lower_coroutine`].
+pub struct LoweringSession {
+    /// The session's knobs, parsed once by the host.
+    pub knobs: Knobs,
+    /// The crate's census for `inline_child`'s policy ([`fn_uses`]), taken on first need.
+    census: LazyCensus,
+}
+
+impl LoweringSession {
+    pub fn new(knobs: Knobs) -> LoweringSession {
+        LoweringSession { knobs, census: LazyCensus::default() }
+    }
+}
 
 /// What happened to one pass on one coroutine.
 #[derive(Clone, Debug)]
@@ -94,15 +116,17 @@ pub fn optimizing(tcx: TyCtxt<'_>) -> bool {
     tcx.sess.opts.optimize != OptLevel::No
 }
 
-/// Lowers the resume body of coroutine `def_id`. Returns the rewritten body, or `None`
-/// when no pass changed anything (the caller then keeps rustc's body as it is).
+/// Lowers the resume body of coroutine `def_id` under `session` (that of `tcx`). Returns
+/// the rewritten body, or `None` when no pass changed anything (the caller then keeps
+/// rustc's body as it is), and what was done.
 pub fn lower_coroutine<'tcx>(
     tcx: TyCtxt<'tcx>,
     def_id: DefId,
     kind: CoroutineKind,
     body: &Body<'tcx>,
-    knobs: &Knobs,
+    session: &LoweringSession,
 ) -> (Option<Body<'tcx>>, LoweringSummary) {
+    let knobs = &session.knobs;
     let before = StateMachine::recover(body);
     let mut summary = LoweringSummary {
         kind: kind_label(kind),
@@ -122,7 +146,13 @@ pub fn lower_coroutine<'tcx>(
     let optimizing = optimizing(tcx);
     // A pass named by the knobs (or by `corolift=all`) was asked for in full; under the
     // default a pass may apply a narrower policy (`inline_child` does).
-    let cx = PassCx { tcx, def_id, kind, asked_for: matches!(knobs.passes, PassSelection::All | PassSelection::Only(_)) };
+    let cx = PassCx {
+        tcx,
+        def_id,
+        kind,
+        asked_for: matches!(knobs.passes, PassSelection::All | PassSelection::Only(_)),
+        census: session.census.clone(),
+    };
     let mut lowered = body.clone();
     let mut changed = false;
     let verifier = (knobs.verify || cfg!(debug_assertions)).then(|| verify::Verifier::for_input(tcx, &lowered));

@@ -83,7 +83,7 @@ pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
             if cx.asked_for {
                 Ok((instance, child))
             } else {
-                crate::fn_uses::polled_from_one_place(tcx, instance.def_id()).map(|()| (instance, child))
+                crate::fn_uses::polled_from_one_place(tcx, &cx.census, instance.def_id()).map(|()| (instance, child))
             }
         });
         match prepared {

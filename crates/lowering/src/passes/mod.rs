@@ -10,6 +10,8 @@ use rustc_hir::def_id::DefId;
 use rustc_middle::mir::Body;
 use rustc_middle::ty::TyCtxt;
 
+use crate::fn_uses::LazyCensus;
+
 pub mod await_calls;
 pub mod await_free;
 pub mod construct_in_place;
@@ -32,6 +34,11 @@ pub struct PassCx<'tcx> {
     /// The pass runs because the knobs named it or said `all`, not as part of the
     /// default: `inline_child` then splices every child, not only single-use ones.
     pub asked_for: bool,
+    /// The session's census, which `inline_child`'s default policy looks children up in.
+    /// A shared handle rather than a borrow of the caller's
+    /// [`LoweringSession`](crate::LoweringSession): `'tcx` is the only lifetime the passes
+    /// name, and the session does not live that long.
+    pub census: LazyCensus,
 }
 
 /// The guard of the passes that change what polling a finished Future does
