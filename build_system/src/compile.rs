@@ -64,15 +64,11 @@ impl BuildConfig {
         match &self.backend {
             Backend::Llvm => {}
             Backend::CoroliftLlvm(knobs) => {
-                for knob in knobs {
-                    cmd.arg(format!("-Cllvm-args={knob}"));
-                }
+                cmd.args(llvm_args(knobs));
             }
             Backend::Corolift(knobs) => {
                 cmd.arg(format!("-Zcodegen-backend={}", dirs.backend_so().display()));
-                for knob in knobs {
-                    cmd.arg(format!("-Cllvm-args={knob}"));
-                }
+                cmd.args(llvm_args(knobs));
             }
             Backend::Stock => {
                 cmd.arg(format!("-Zcodegen-backend={}", dirs.stock_so().display()));
@@ -80,6 +76,32 @@ impl BuildConfig {
         }
         cmd
     }
+
+    /// A `cargo` command for this configuration: the toolchain's cargo for LLVM,
+    /// `dist/cargo-corolift` or `dist/cargo-corolift-llvm` for corolift, with the knobs
+    /// as `-Cllvm-args` and then `extra_rustflags` in `RUSTFLAGS` (the caller's own
+    /// `RUSTFLAGS` dropped, so that a run does not depend on the shell it starts from).
+    /// Stock cg_clif has no cargo wrapper: the toolchain's cargo gets its backend through
+    /// `RUSTFLAGS`, as [`BuildConfig::rustc`] passes it. Callers add the subcommand, the
+    /// working folder, the target folder and the profile.
+    pub fn cargo(&self, dirs: &Dirs, toolchain: &Toolchain, extra_rustflags: &[String]) -> Command {
+        let (mut cmd, mut flags) = match &self.backend {
+            Backend::Llvm => (toolchain.llvm_cargo(), Vec::new()),
+            Backend::Stock => (toolchain.llvm_cargo(), vec![format!("-Zcodegen-backend={}", dirs.stock_so().display())]),
+            Backend::Corolift(knobs) => (Command::new(dirs.dist.join("cargo-corolift")), llvm_args(knobs)),
+            Backend::CoroliftLlvm(knobs) => (Command::new(dirs.dist.join("cargo-corolift-llvm")), llvm_args(knobs)),
+        };
+        flags.extend(extra_rustflags.iter().cloned());
+        cmd.env_remove("RUSTFLAGS");
+        if !flags.is_empty() {
+            cmd.env("RUSTFLAGS", flags.join(" "));
+        }
+        cmd
+    }
+}
+
+fn llvm_args(knobs: &[String]) -> Vec<String> {
+    knobs.iter().map(|k| format!("-Cllvm-args={k}")).collect()
 }
 
 /// Options a program asks for in `//@ key: value` lines at its top.

@@ -456,26 +456,13 @@ fn measure_tokio(
             let report = out.join(format!("tokio-{}.jsonl", config.name));
             let _ = std::fs::remove_file(&report);
             let cargo_for = |extra_flags: &[String]| {
-                let mut cmd = match config.backend {
-                    Backend::Llvm => toolchain.llvm_cargo(),
-                    Backend::CoroliftLlvm(_) => Command::new(dirs.dist.join("cargo-corolift-llvm")),
-                    _ => Command::new(dirs.dist.join("cargo-corolift")),
-                };
+                let mut cmd = config.cargo(dirs, toolchain, extra_flags);
                 cmd.current_dir(project)
                     .args(["build", "--release", "--locked", "--quiet"])
                     .env("CARGO_TARGET_DIR", &target)
                     .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", config.opt_level)
                     .env("CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS", "false")
-                    .env("CARGO_PROFILE_RELEASE_INCREMENTAL", "false")
-                    .env_remove("RUSTFLAGS");
-                let mut flags: Vec<String> = Vec::new();
-                if let Backend::Corolift(knobs) | Backend::CoroliftLlvm(knobs) = &config.backend {
-                    flags.extend(knobs.iter().map(|k| format!("-Cllvm-args={k}")));
-                }
-                flags.extend(extra_flags.iter().cloned());
-                if !flags.is_empty() {
-                    cmd.env("RUSTFLAGS", flags.join(" "));
-                }
+                    .env("CARGO_PROFILE_RELEASE_INCREMENTAL", "false");
                 cmd
             };
             let report_flag = match config.backend {

@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::Env;
+use crate::compile::{Backend, BuildConfig};
 use crate::util::{Context, Error, Result, create_dir, describe, files_below, read};
 
 const SUITE: &str = "extended";
@@ -56,32 +57,21 @@ const PACKAGES: [(&str, &str); 4] = [
 /// `missing`. The LLVM builds run every binary of both suites in a few seconds each.
 const BINARY_TIMEOUT: Duration = Duration::from_secs(300);
 
-#[derive(Clone, Copy, PartialEq)]
-enum Compiler {
-    Llvm,
-    Corolift,
+/// The LLVM build every corolift configuration must agree with.
+const REFERENCE: BuildConfig = BuildConfig::new("llvm-O0", Backend::Llvm, "0");
+
+fn compared() -> Vec<BuildConfig> {
+    vec![
+        BuildConfig::corolift("corolift-O0", &[], "0"),
+        BuildConfig::corolift("corolift-O3", &[], "3"),
+        BuildConfig::corolift("corolift-all-O3", &["corolift=all"], "3"),
+    ]
 }
-
-struct Config {
-    name: &'static str,
-    compiler: Compiler,
-    opt_level: &'static str,
-    /// `-Cllvm-args` words.
-    knobs: &'static [&'static str],
-}
-
-const REFERENCE: Config = Config { name: "llvm-O0", compiler: Compiler::Llvm, opt_level: "0", knobs: &[] };
-
-const COMPARED: &[Config] = &[
-    Config { name: "corolift-O0", compiler: Compiler::Corolift, opt_level: "0", knobs: &[] },
-    Config { name: "corolift-O3", compiler: Compiler::Corolift, opt_level: "3", knobs: &[] },
-    Config { name: "corolift-all-O3", compiler: Compiler::Corolift, opt_level: "3", knobs: &["corolift=all"] },
-];
 
 /// The stock-cg_clif build a difference is diagnosed with.
-fn off_config(opt_level: &'static str) -> Config {
+fn off_config(opt_level: &'static str) -> BuildConfig {
     let name = if opt_level == "0" { "corolift-off-O0" } else { "corolift-off-O3" };
-    Config { name, compiler: Compiler::Corolift, opt_level, knobs: &["corolift=off"] }
+    BuildConfig::corolift(name, &["corolift=off"], opt_level)
 }
 
 /// One crates.io package whose own test suite is run.
@@ -427,7 +417,7 @@ fn run_suite(env: &Env, root: &Path, project: &Path, suite: &Suite, known: &[Kno
     }
     env.tally.record(SUITE, &case, Ok(()));
 
-    for config in COMPARED {
+    for config in &compared() {
         let outcome =
             build_and_run(env, root, project, suite, config, &suite.cargo_args, None, &log_dir(root, suite, config), started);
         log(started, format!("{label} {}: {}", config.name, outcome.summary()));
@@ -463,7 +453,7 @@ fn compare(
     root: &Path,
     project: &Path,
     suite: &Suite,
-    config: &Config,
+    config: &BuildConfig,
     reference: &Outcome,
     outcome: &Outcome,
     known: &[Known],
@@ -559,11 +549,11 @@ fn words(statuses: &[Status]) -> String {
     statuses.iter().map(|s| s.word()).collect::<Vec<_>>().join(",")
 }
 
-fn log_dir(root: &Path, suite: &Suite, config: &Config) -> PathBuf {
+fn log_dir(root: &Path, suite: &Suite, config: &BuildConfig) -> PathBuf {
     root.join("logs").join(format!("{}-{}", suite.package, config.name))
 }
 
-fn target_dir(root: &Path, suite: &Suite, config: &Config) -> PathBuf {
+fn target_dir(root: &Path, suite: &Suite, config: &BuildConfig) -> PathBuf {
     root.join(format!("target-{}-{}", suite.package, config.name))
 }
 
@@ -586,23 +576,19 @@ fn check_backend_stamp(env: &Env, target: &Path) -> std::result::Result<(), Stri
     Ok(())
 }
 
-fn cargo_command(env: &Env, config: &Config, project: &Path, target: &Path) -> Command {
-    let mut cmd = match config.compiler {
-        Compiler::Llvm => env.toolchain.llvm_cargo(),
-        Compiler::Corolift => Command::new(env.dirs.dist.join("cargo-corolift")),
-    };
+/// cargo for `config` (see [`BuildConfig::cargo`]) in the dev profile at its opt-level,
+/// with debug-assertions, debuginfo and incremental compilation off (see the module doc).
+/// The caller's `CARGO_BUILD_RUSTFLAGS` goes too: cargo reads it when `RUSTFLAGS` is unset,
+/// as it is for a configuration without knobs.
+fn cargo_command(env: &Env, config: &BuildConfig, project: &Path, target: &Path) -> Command {
+    let mut cmd = config.cargo(env.dirs, env.toolchain, &[]);
     cmd.current_dir(project)
         .env("CARGO_TARGET_DIR", target)
         .env("CARGO_INCREMENTAL", "0")
         .env("CARGO_PROFILE_DEV_OPT_LEVEL", config.opt_level)
         .env("CARGO_PROFILE_DEV_DEBUG_ASSERTIONS", "false")
         .env("CARGO_PROFILE_DEV_DEBUG", "0")
-        .env_remove("RUSTFLAGS")
         .env_remove("CARGO_BUILD_RUSTFLAGS");
-    if !config.knobs.is_empty() {
-        let flags: Vec<String> = config.knobs.iter().map(|k| format!("-Cllvm-args={k}")).collect();
-        cmd.env("RUSTFLAGS", flags.join(" "));
-    }
     cmd
 }
 
@@ -614,7 +600,7 @@ fn build_and_run(
     root: &Path,
     project: &Path,
     suite: &Suite,
-    config: &Config,
+    config: &BuildConfig,
     cargo_args: &[String],
     only: Option<&BTreeSet<String>>,
     logs: &Path,
@@ -624,7 +610,7 @@ fn build_and_run(
     let target = target_dir(root, suite, config);
     let _ = std::fs::remove_dir_all(logs);
     let _ = std::fs::create_dir_all(logs);
-    if config.compiler == Compiler::Corolift {
+    if matches!(config.backend, Backend::Corolift(_)) {
         if let Err(err) = check_backend_stamp(env, &target) {
             outcome.build_error = Some(err);
             return outcome;
