@@ -2,7 +2,8 @@
 
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output};
+use std::time::{Duration, Instant};
 
 /// An error of the build system: a message for the user, never a panic.
 #[derive(Debug)]
@@ -65,6 +66,26 @@ pub fn stdout_of(cmd: &mut Command) -> Result<String> {
         ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Waits for `child` to end, for at most `timeout` when one is given; a child still
+/// running then is killed (and reaped), and the answer is `Ok(None)`. Programs that may
+/// hang (a miscompiled future that never wakes) run under this: the fuzzer's and the
+/// `extended` suite's.
+pub fn wait_with_timeout(child: &mut Child, timeout: Option<Duration>) -> std::io::Result<Option<ExitStatus>> {
+    let Some(timeout) = timeout else { return child.wait().map(Some) };
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if started.elapsed() > timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 /// Writes `contents` to `path` only when it differs, so that cargo's mtime-based

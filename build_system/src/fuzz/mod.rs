@@ -308,19 +308,8 @@ fn run_with_timeout(exe: &Path) -> std::result::Result<Run, String> {
         let _ = stdout.take(STDOUT_LIMIT).read_to_end(&mut buf);
         buf
     });
-    let started = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if started.elapsed() > RUN_TIMEOUT => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-            Err(e) => return Err(format!("cannot wait for {}: {e}", exe.display())),
-        }
-    };
+    let status = crate::util::wait_with_timeout(&mut child, Some(RUN_TIMEOUT))
+        .map_err(|e| format!("cannot wait for {}: {e}", exe.display()))?;
     let stdout = String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned();
     let status = match status {
         None => "timeout".to_string(),

@@ -36,7 +36,7 @@ use serde_json::Value;
 
 use super::Env;
 use crate::compile::{Backend, BuildConfig};
-use crate::util::{Context, Error, Result, create_dir, describe, files_below, read};
+use crate::util::{Context, Error, Result, create_dir, describe, files_below, read, wait_with_timeout};
 
 const SUITE: &str = "extended";
 
@@ -690,30 +690,13 @@ fn run_binary(project: &Path, binary: &Binary, args: &[&str], log_path: &Path) -
         Ok(child) => child,
         Err(e) => return (tests, Some(format!("cannot run {}: {e}", binary.executable.display()))),
     };
-    let start = Instant::now();
-    let mut note = None;
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => {
-                // libtest exits 101 when a test failed; anything else is a crash.
-                if !status.success() && status.code() != Some(101) {
-                    note = Some(format!("the binary ended with {status}"));
-                }
-                break;
-            }
-            Ok(None) if start.elapsed() > BINARY_TIMEOUT => {
-                let _ = child.kill();
-                let _ = child.wait();
-                note = Some(format!("killed after {} s", BINARY_TIMEOUT.as_secs()));
-                break;
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
-            Err(e) => {
-                note = Some(format!("cannot wait for the binary: {e}"));
-                break;
-            }
-        }
-    }
+    let note = match wait_with_timeout(&mut child, Some(BINARY_TIMEOUT)) {
+        // libtest exits 101 when a test failed; anything else is a crash.
+        Ok(Some(status)) if !status.success() && status.code() != Some(101) => Some(format!("the binary ended with {status}")),
+        Ok(Some(_)) => None,
+        Ok(None) => Some(format!("killed after {} s", BINARY_TIMEOUT.as_secs())),
+        Err(e) => Some(format!("cannot wait for the binary: {e}")),
+    };
     let text = std::fs::read(log_path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
     parse_libtest(&text, &mut tests);
     (tests, note)
