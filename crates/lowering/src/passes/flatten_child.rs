@@ -192,6 +192,7 @@ impl StateMap {
 
 /// What flattening one child needs, worked out once before either body changes.
 struct FlattenPlan<'tcx> {
+    tcx: TyCtxt<'tcx>,
     map: StateMap,
     /// The child's saved local in the parent's layout (in the holder variant only).
     saved: CoroutineSavedLocal,
@@ -259,7 +260,7 @@ impl<'tcx> FlattenPlan<'tcx> {
         if map.child_states < FIRST_SUSPEND_STATE {
             return Err("the child has fewer than three states".into());
         }
-        Ok(FlattenPlan { map, saved, child_def, child_ty, instance, upvar_tys, child_layout, child_drop, parent_layout, typing_env })
+        Ok(FlattenPlan { tcx, map, saved, child_def, child_ty, instance, upvar_tys, child_layout, child_drop, parent_layout, typing_env })
     }
 
     /// The parent's variant count once the child's states are appended.
@@ -268,10 +269,10 @@ impl<'tcx> FlattenPlan<'tcx> {
     }
 
     /// `((*self) as k).j`: the child, whole.
-    fn child_place(&self, tcx: TyCtxt<'tcx>, coroutine_ref: Local) -> Place<'tcx> {
+    fn child_place(&self, coroutine_ref: Local) -> Place<'tcx> {
         Place {
             local: coroutine_ref,
-            projection: tcx.mk_place_elems(&[
+            projection: self.tcx.mk_place_elems(&[
                 ProjectionElem::Deref,
                 ProjectionElem::Downcast(None, self.map.holder),
                 ProjectionElem::Field(self.map.child_field, self.child_ty),
@@ -349,7 +350,7 @@ fn flatten<'tcx>(
     // 1. Both bodies: the child's drops become its drop code, then every access through
     //    a pointer to the child is an access to the parent.
     let mut budget = DROP_SPLICE_BUDGET;
-    let edits = on_both(body, sides, |b, side| edit_body(tcx, &plan, b, side, &mut budget))?;
+    let edits = on_both(body, sides, |b, side| edit_body(&plan, b, side, &mut budget))?;
 
     // 2. Every switch on the tag that was there before (the dispatches first, and the
     //    switches of children flattened earlier) sends each child state where it sent `k`.
@@ -363,7 +364,7 @@ fn flatten<'tcx>(
     on_both(body, sides, |b, side| tag_reads_feed_switches(b, side.coroutine_ref))?;
 
     // 3. The layout; every field named in either body must exist in it, with its type.
-    rebuild_layout(tcx, &plan, body)?;
+    rebuild_layout(&plan, body)?;
     let new_layout = body.coroutine_layout_raw().unwrap().clone();
     on_both(body, sides, |b, side| check(&new_layout, b, side.coroutine_ref))?;
     // The future may not grow, under any knob: both layouts are computed as rustc will.
@@ -376,7 +377,7 @@ fn flatten<'tcx>(
 
     // 4. The tag is known where it has to be. Proven: the parent's own writes of `k`
     //    repeat what the child wrote, and go.
-    on_both(body, sides, |b, side| check_tags(tcx, b, side.coroutine_ref, &plan, &edits[usize::from(!side.is_resume)]))?;
+    on_both(body, sides, |b, side| check_tags(&plan, b, side.coroutine_ref, &edits[usize::from(!side.is_resume)]))?;
     on_both(body, sides, |b, side| {
         for &(bb, index) in &edits[usize::from(!side.is_resume)].parent_writes {
             b.basic_blocks.as_mut()[bb].statements[index].make_nop(true);
@@ -425,12 +426,12 @@ struct BodyEdit {
 /// construction writes its upvars into `V(0)`, and every access through a pointer to it
 /// becomes one to the parent's variants.
 fn edit_body<'tcx>(
-    tcx: TyCtxt<'tcx>,
     plan: &FlattenPlan<'tcx>,
     body: &mut Body<'tcx>,
     side: Side,
     budget: &mut usize,
 ) -> Result<BodyEdit, String> {
+    let tcx = plan.tcx;
     let coroutine_ref = side.coroutine_ref;
     self_reached_only_by_projection(body, coroutine_ref, side.is_resume)?;
     // The holder's other fields close the gap the child leaves (code and debug info).
@@ -446,8 +447,8 @@ fn edit_body<'tcx>(
     if polled_by_call {
         return Err("a pointer to the child is passed to a call (its poll was not spliced)".into());
     }
-    let drops = splice_child_drops(tcx, plan, body, coroutine_ref, budget)?;
-    let construction_writes = build_child_in_place(tcx, plan, body, coroutine_ref)?;
+    let drops = splice_child_drops(plan, body, coroutine_ref, budget)?;
+    let construction_writes = build_child_in_place(plan, body, coroutine_ref)?;
     if side.is_resume && construction_writes.is_empty() {
         return Err("no construction of the child from a local".into());
     }
@@ -469,7 +470,7 @@ fn edit_body<'tcx>(
             }
         }
     }
-    let tag_reads = redirect_child_accesses(tcx, plan, body, coroutine_ref)?;
+    let tag_reads = redirect_child_accesses(plan, body, coroutine_ref)?;
     renumber_child_switches(plan.map, body, &tag_reads)?;
     Ok(BodyEdit { tag_reads, parent_writes, drops })
 }
@@ -477,12 +478,12 @@ fn edit_body<'tcx>(
 /// Each drop of the child becomes its drop body, spliced, reached through a fresh `&mut`
 /// to it. Returns how many.
 fn splice_child_drops<'tcx>(
-    tcx: TyCtxt<'tcx>,
     plan: &FlattenPlan<'tcx>,
     body: &mut Body<'tcx>,
     coroutine_ref: Local,
     budget: &mut usize,
 ) -> Result<usize, String> {
+    let tcx = plan.tcx;
     let child_ty = plan.child_ty;
     let drop_sites: Vec<BasicBlock> = body
         .basic_blocks
@@ -510,7 +511,7 @@ fn splice_child_drops<'tcx>(
         let borrow = Rvalue::Ref(
             tcx.lifetimes.re_erased,
             BorrowKind::Mut { kind: MutBorrowKind::Default },
-            plan.child_place(tcx, coroutine_ref),
+            plan.child_place(coroutine_ref),
         );
         body.basic_blocks.as_mut()[site]
             .statements
@@ -533,11 +534,11 @@ fn splice_child_drops<'tcx>(
 /// `construct_in_place`, or `= move child` from a local) becomes its upvars written to
 /// `V(0)` and the tag set to `V(0)`. Returns where those tag writes are.
 fn build_child_in_place<'tcx>(
-    tcx: TyCtxt<'tcx>,
     plan: &FlattenPlan<'tcx>,
     body: &mut Body<'tcx>,
     coroutine_ref: Local,
 ) -> Result<Vec<(BasicBlock, usize)>, String> {
+    let tcx = plan.tcx;
     let mut construction_writes: Vec<(BasicBlock, usize)> = Vec::new();
     for bb in body.basic_blocks.indices() {
         let mut index = 0;
@@ -552,7 +553,7 @@ fn build_child_in_place<'tcx>(
                 continue;
             }
             let source_info = stmt.source_info;
-            let sources = upvar_sources(tcx, plan, &assign.1)?;
+            let sources = upvar_sources(plan, &assign.1)?;
             let mut replacement = Vec::new();
             for (u, (&ty, from)) in plan.upvar_tys.iter().zip(sources).enumerate() {
                 let to = Place {
@@ -586,7 +587,8 @@ fn build_child_in_place<'tcx>(
 
 /// Each upvar of the child, from the value assigned to the child's place: the aggregate
 /// that builds it in place, or the local it is moved in from.
-fn upvar_sources<'tcx>(tcx: TyCtxt<'tcx>, plan: &FlattenPlan<'tcx>, value: &Rvalue<'tcx>) -> Result<Vec<Operand<'tcx>>, String> {
+fn upvar_sources<'tcx>(plan: &FlattenPlan<'tcx>, value: &Rvalue<'tcx>) -> Result<Vec<Operand<'tcx>>, String> {
+    let tcx = plan.tcx;
     match value {
         Rvalue::Aggregate(kind, operands)
             if matches!(**kind, AggregateKind::Coroutine(def, _) if def == plan.child_def)
@@ -615,11 +617,11 @@ fn upvar_sources<'tcx>(tcx: TyCtxt<'tcx>, plan: &FlattenPlan<'tcx>, value: &Rval
 /// may name it whole afterwards. Returns the statements that now read the tag for the
 /// child's code.
 fn redirect_child_accesses<'tcx>(
-    tcx: TyCtxt<'tcx>,
     plan: &FlattenPlan<'tcx>,
     body: &mut Body<'tcx>,
     coroutine_ref: Local,
 ) -> Result<Vec<Location>, String> {
+    let tcx = plan.tcx;
     let map = plan.map;
     // Pointers to the child: `&mut child`, then moves, `Pin { pointer }` and `.0`.
     let pointers = child_pointers(body, &|place| plan.names_child(place, coroutine_ref, false))?;
@@ -910,7 +912,8 @@ fn extend_holder_arms(body: &mut Body<'_>, coroutine_ref: Local, map: StateMap, 
 
 /// Step 3: the parent's layout without the child's saved local, with the child's upvars
 /// and saved locals appended, the holder as `V(0)` and a variant per other child state.
-fn rebuild_layout<'tcx>(tcx: TyCtxt<'tcx>, plan: &FlattenPlan<'tcx>, body: &mut Body<'tcx>) -> Result<(), String> {
+fn rebuild_layout<'tcx>(plan: &FlattenPlan<'tcx>, body: &mut Body<'tcx>) -> Result<(), String> {
+    let tcx = plan.tcx;
     let FlattenPlan { map, saved, instance, typing_env, child_layout, .. } = *plan;
     let upvar_tys = &plan.upvar_tys;
     let layout = body.coroutine.as_mut().unwrap().coroutine_layout.as_mut().unwrap();
@@ -984,7 +987,8 @@ fn rebuild_layout<'tcx>(tcx: TyCtxt<'tcx>, plan: &FlattenPlan<'tcx>, body: &mut 
 
 /// Step 4: wherever the child's code reads the tag, and wherever the parent wrote `k`,
 /// the tag is one of the child's states.
-fn check_tags<'tcx>(tcx: TyCtxt<'tcx>, body: &Body<'tcx>, coroutine_ref: Local, plan: &FlattenPlan<'tcx>, edit: &BodyEdit) -> Result<(), String> {
+fn check_tags<'tcx>(plan: &FlattenPlan<'tcx>, body: &Body<'tcx>, coroutine_ref: Local, edit: &BodyEdit) -> Result<(), String> {
+    let tcx = plan.tcx;
     let map = plan.map;
     let sets = tag_sets(tcx, body, coroutine_ref, &vec![true; plan.variant_count()], &edit.parent_writes);
     let only_child = |set: &[bool]| set.iter().enumerate().all(|(v, &s)| !s || map.is_child_variant(v as u32));
