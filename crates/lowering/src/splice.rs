@@ -181,11 +181,12 @@ fn required_consts<'tcx>(child: &Body<'tcx>) -> Vec<ConstOperand<'tcx>> {
 }
 
 /// The receiving body's local for each local of the child, and for each argument the
-/// local it was moved in from, if the child uses that one. `_0` is the destination; an
-/// argument moved in whole from a local of the same type is that local (the site gave it
-/// up to the callee, so nothing else reads it while the child runs, and no copy of a `Pin`
-/// or a `&mut Context` is made at every level of a chain); every other child local is a
-/// fresh one.
+/// local of the receiving body that becomes the child's argument local, when the argument
+/// qualifies. `_0` is the destination; an argument moved in whole from a local of the
+/// same type (not the destination, not already taken by another argument) is that local:
+/// the site gave it up to the callee, so nothing else reads it while the child runs, and
+/// no copy of a `Pin` or a `&mut Context` is made at every level of a chain. Every other
+/// child local is a fresh one.
 fn child_locals<'tcx>(
     body: &mut Body<'tcx>,
     child: &Body<'tcx>,

@@ -58,8 +58,9 @@
 //!   This clean-up is `one_dispatch::settle`, run after each child.
 //!
 //! In the code: [`FlattenPlan`] is worked out once per child (the state map, the child's
-//! layout and drop body, the checks that need no rewriting); each step is then a small
-//! function applied to the resume body and to the drop body alike through `on_both`.
+//! layout and drop body, the checks that need no rewriting); each rewrite of a body is
+//! then a small function applied to the resume body and to the drop body alike through
+//! `on_both`, and the layout (one for both bodies) is rebuilt once in between.
 //!
 //! Why MIR: the layout is the `CoroutineLayout` of `optimized_mir`; the parent's size,
 //! its drop glue and what downstream crates see all follow from the same body.
@@ -189,7 +190,6 @@ impl StateMap {
     }
 }
 
-
 /// What flattening one child needs, worked out once before either body changes.
 struct FlattenPlan<'tcx> {
     tcx: TyCtxt<'tcx>,
@@ -198,7 +198,8 @@ struct FlattenPlan<'tcx> {
     saved: CoroutineSavedLocal,
     child_def: DefId,
     child_ty: Ty<'tcx>,
-    /// The child's coroutine, instantiated with the parent's arguments.
+    /// The child's coroutine with the arguments its type has in the parent's layout (its
+    /// bodies and saved types are normalised under the parent's `typing_env`).
     instance: Instance<'tcx>,
     upvar_tys: Vec<Ty<'tcx>>,
     child_layout: &'tcx CoroutineLayout<'tcx>,
@@ -700,6 +701,7 @@ fn renumber_child_switches(map: StateMap, body: &mut Body<'_>, tag_reads: &[Loca
     Ok(())
 }
 
+/// Locals that point to the child: `p = &mut child`, `q = move p`, `q = Pin { pointer: p }`,
 /// `q = copy (p.0)`, each the only assignment of its local.
 fn child_pointers<'tcx>(body: &Body<'tcx>, is_child_place: &dyn Fn(&Place<'tcx>) -> bool) -> Result<Vec<Local>, String> {
     let mut assignments: IndexVec<Local, u32> = IndexVec::from_elem_n(0, body.local_decls.len());
@@ -865,7 +867,6 @@ impl<'tcx> Visitor<'tcx> for ChildPlaceUse<'_, 'tcx> {
         }
     }
 }
-
 
 /// The dispatch resumes the holder `k`: its arm is where the child's states will go.
 fn has_holder_arm(body: &Body<'_>, dispatch: BasicBlock, map: StateMap) -> Result<(), String> {
