@@ -102,9 +102,11 @@ fn compared() -> Vec<BuildConfig> {
         BuildConfig::corolift("corolift-all-O0", &["corolift=all", "corolift-verify"], "0"),
         BuildConfig::corolift("corolift-O3", &["corolift-verify"], "3"),
         BuildConfig::corolift("corolift-all-O3", &["corolift=all", "corolift-verify"], "3"),
-        // The same passes on the LLVM path (dist/rustc-corolift-llvm).
+        // The same passes on the LLVM path (dist/rustc-corolift-llvm), at the size level
+        // firmware is built at too.
         BuildConfig::corolift_llvm("llvm-corolift-O0", &["corolift-verify"], "0"),
         BuildConfig::corolift_llvm("llvm-corolift-O3", &["corolift-verify"], "3"),
+        BuildConfig::corolift_llvm("llvm-corolift-Oz", &["corolift-verify"], "z"),
     ]
 }
 
