@@ -68,12 +68,10 @@ pub fn stdout_of(cmd: &mut Command) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// Waits for `child` to end, for at most `timeout` when one is given; a child still
-/// running then is killed (and reaped), and the answer is `Ok(None)`. Programs that may
-/// hang (a miscompiled future that never wakes) run under this: the fuzzer's and the
-/// `extended` suite's.
-pub fn wait_with_timeout(child: &mut Child, timeout: Option<Duration>) -> std::io::Result<Option<ExitStatus>> {
-    let Some(timeout) = timeout else { return child.wait().map(Some) };
+/// Waits for `child` to end, for at most `timeout`; a child still running then is killed
+/// (and reaped), and the answer is `Ok(None)`. Programs that may hang (a miscompiled
+/// future that never wakes) run under this: the fuzzer's and the `extended` suite's.
+pub fn wait_with_timeout(child: &mut Child, timeout: Duration) -> std::io::Result<Option<ExitStatus>> {
     let started = Instant::now();
     loop {
         if let Some(status) = child.try_wait()? {

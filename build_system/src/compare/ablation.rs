@@ -30,7 +30,8 @@
 //! pipeline nobody else tests, so a difference is reported as a failure and fails the
 //! command.
 //!
-//! The run takes about an hour on 2 cores (3,444 s on 2026-11-30), six times the full
+//! The run takes about an hour on 2 cores (3,444 s and, shared with a fuzz run, 4,320 s
+//! on 2026-11-30), six times the full
 //! comparison's target of 10 minutes, so it has its own command. Results go to `build/ablation/`: `report.json`
 //! (with the content hashes of the backend and the driver it measured), `report.html`
 //! (tables and a chart per backend and opt-level) and `results.md`. The full

@@ -310,7 +310,7 @@ fn run_with_timeout(exe: &Path) -> std::result::Result<Run, String> {
         let _ = stdout.take(STDOUT_LIMIT).read_to_end(&mut buf);
         buf
     });
-    let status = crate::util::wait_with_timeout(&mut child, Some(RUN_TIMEOUT))
+    let status = crate::util::wait_with_timeout(&mut child, RUN_TIMEOUT)
         .map_err(|e| format!("cannot wait for {}: {e}", exe.display()))?;
     let stdout = String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned();
     let status = match status {

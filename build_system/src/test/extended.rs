@@ -690,7 +690,7 @@ fn run_binary(project: &Path, binary: &Binary, args: &[&str], log_path: &Path) -
         Ok(child) => child,
         Err(e) => return (tests, Some(format!("cannot run {}: {e}", binary.executable.display()))),
     };
-    let note = match wait_with_timeout(&mut child, Some(BINARY_TIMEOUT)) {
+    let note = match wait_with_timeout(&mut child, BINARY_TIMEOUT) {
         // libtest exits 101 when a test failed; anything else is a crash.
         Ok(Some(status)) if !status.success() && status.code() != Some(101) => Some(format!("the binary ended with {status}")),
         Ok(Some(_)) => None,
