@@ -55,8 +55,8 @@ commands:
                    frames, size_of, .text, instructions (callgrind), compile times,
                    firmware sections; --quick: a subset for CI, under a minute.
                    --ablation: instead, each pass removed from the default and alone
-                   on corolift=off (inline_child+flatten_child, with and without
-                   await_calls, as groups too), Cranelift and LLVM + corolift at -O0
+                   on corolift=off (inline_child+flatten_child+one_dispatch, with
+                   and without await_calls, as groups too), Cranelift and LLVM + corolift at -O0
                    and -O3, over the benchmarks and the corpus (about an hour;
                    with --quick: Cranelift -O3, seed and four corpus programs);
                    writes build/ablation/, which the full run then includes

@@ -5,7 +5,8 @@
 //!   runs it in full: `inline_child` on every child, not only single-use ones).
 //!
 //! `inline_child` and `flatten_child` only pay off together (and `flatten_child` needs
-//! `await_calls` before it), so the pair and the triple have both rows too.
+//! `await_calls` before it; `one_dispatch` cleans up after each of its children), so the
+//! three and the four have both rows too.
 //! The reference rows are `corolift=off` (stock cg_clif's lowering) and the default.
 //!
 //! Every row is measured for both backends (Cranelift through the backend, LLVM through
@@ -66,7 +67,9 @@ fn bench_iterations(name: &str) -> &'static str {
 /// child's poll and `flatten_child` then merges its states into the parent's, which it
 /// only does once `await_calls` has turned the await's `into_future` and
 /// `Pin::new_unchecked` calls (which take the child's address) into moves.
-const GROUPS: [&[&str]; 2] = [&["inline_child", "flatten_child"], &["await_calls", "inline_child", "flatten_child"]];
+/// `one_dispatch` runs only after each child `flatten_child` keeps, so it joins them.
+const GROUPS: [&[&str]; 2] =
+    [&["inline_child", "flatten_child", "one_dispatch"], &["await_calls", "inline_child", "flatten_child", "one_dispatch"]];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Group {

@@ -35,6 +35,7 @@ const PASSES: &[&str] = &[
     "dead_states",
     "inline_child",
     "flatten_child",
+    "one_dispatch",
     "await_free",
     "unused_locals",
 ];

@@ -43,7 +43,7 @@ pub fn run(env: &Env) -> Result<()> {
     };
 
     let cases: &[(&str, &[&str], &[&str])] = &[
-        ("unknown pass", &["-Cllvm-args=corolift=returned_arm,nosuchpass"], &["unknown corolift pass `nosuchpass`", "valid passes: await_calls, construct_in_place, forward_upvars, returned_arm, ready_child, merge_states, dead_states, inline_child, flatten_child, await_free, last_arm_default, single_return, unused_locals, self_in_register, share_stack_slots"]),
+        ("unknown pass", &["-Cllvm-args=corolift=returned_arm,nosuchpass"], &["unknown corolift pass `nosuchpass`", "valid passes: await_calls, construct_in_place, forward_upvars, returned_arm, ready_child, merge_states, dead_states, inline_child, flatten_child, one_dispatch, await_free, last_arm_default, single_return, unused_locals, self_in_register, share_stack_slots"]),
         ("unknown pass to remove", &["-Cllvm-args=corolift=-nosuchpass"], &["unknown corolift pass `nosuchpass`"]),
         ("passes to run and to remove mixed", &["-Cllvm-args=corolift=-returned_arm,dead_states"], &["mixes passes to run and passes to remove"]),
         ("unknown knob", &["-Cllvm-args=corolift-frobnicate=1"], &["unknown corolift knob `corolift-frobnicate=1`"]),

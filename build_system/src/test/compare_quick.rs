@@ -117,7 +117,7 @@ fn ablation(env: &Env, out_dir: &std::path::Path) {
         }
         for file in ["report.html", "results.md"] {
             let text = std::fs::read_to_string(dir.join(file)).map_err(|e| format!("no ablation {file}: {e}"))?;
-            if !text.contains("without flatten_child") || !text.contains("inline_child+flatten_child alone") {
+            if !text.contains("without flatten_child") || !text.contains("inline_child+flatten_child+one_dispatch alone") {
                 return Err(format!("ablation {file} lacks the rows"));
             }
         }

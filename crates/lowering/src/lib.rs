@@ -15,7 +15,9 @@
 //! 1. recover the state machine of rustc's resume body ([`machine`]); a body whose shape
 //!    is not recognised is reported and left alone;
 //! 2. run the passes the knobs select ([`knobs`]), in [`passes::PASSES`] order, each on
-//!    the output of the previous one; each applies with evidence or declines with a reason;
+//!    the output of the previous one; each applies with evidence or declines with a reason.
+//!    A pass that works in steps (`flatten_child`, one child at a time) has the passes
+//!    that follow each of its steps (`one_dispatch`) run after every step it keeps;
 //! 3. recover the machine again, for the "after" figures of [`report`].
 
 #![feature(rustc_private)]
@@ -34,7 +36,6 @@ pub mod knobs;
 pub mod layout_edit;
 pub mod known_variant;
 pub mod machine;
-pub mod one_dispatch;
 pub mod passes;
 pub mod report;
 pub mod splice;
@@ -52,7 +53,9 @@ use rustc_session::config::OptLevel;
 
 use crate::knobs::{Knobs, PassSelection};
 use crate::machine::StateMachine;
-use crate::passes::{PassCx, PassOutcome};
+use std::cell::{Cell, RefCell};
+
+use crate::passes::{PassCx, PassOutcome, PipelineRuns};
 
 /// What the lowering reads for every coroutine of one compilation session, owned by the
 /// caller: the host builds one per session and passes it to each [`lower_coroutine`].
@@ -116,6 +119,26 @@ pub fn optimizing(tcx: TyCtxt<'_>) -> bool {
     tcx.sess.opts.optimize != OptLevel::No
 }
 
+/// The report's one outcome for `follower`, a pass run after each step of `lead`: its
+/// runs' evidence, or why it never ran.
+fn follower_outcome(follower: &str, lead: &str, lead_ran: bool, cx: &PassCx<'_>) -> PassOutcome {
+    let outcomes: Vec<PassOutcome> =
+        cx.runs.follower_outcomes.borrow().iter().filter(|(name, _)| *name == follower).map(|(_, o)| o.clone()).collect();
+    let applied: Vec<&str> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            PassOutcome::Applied(why) => Some(why.as_str()),
+            PassOutcome::Declined(_) => None,
+        })
+        .collect();
+    match (applied.is_empty(), outcomes.first()) {
+        (false, _) => PassOutcome::Applied(applied.join("; ")),
+        (true, Some(declined)) => declined.clone(),
+        (true, None) if lead_ran => PassOutcome::Declined(format!("it runs after each step `{lead}` keeps, and it kept none")),
+        (true, None) => PassOutcome::Declined(format!("it runs after each step `{lead}` keeps, and `{lead}` did not run")),
+    }
+}
+
 /// Lowers the resume body of coroutine `def_id` under `session` (that of `tcx`). Returns
 /// the rewritten body, or `None` when no pass changed anything (the caller then keeps
 /// rustc's body as it is), and what was done.
@@ -146,45 +169,39 @@ pub fn lower_coroutine<'tcx>(
     let optimizing = optimizing(tcx);
     // A pass named by the knobs (or by `corolift=all`) was asked for in full; under the
     // default a pass may apply a narrower policy (`inline_child` does).
+    let selected = knobs.selected(optimizing);
+    let runs = PipelineRuns {
+        verifier: (knobs.verify || cfg!(debug_assertions)).then(|| verify::Verifier::for_input(tcx, body)),
+        steps: knobs.dump.is_some().then(|| RefCell::new(Vec::new())),
+        followers: selected.iter().copied().filter(|p| p.follows().is_some() && knobs.backend_skips(p).is_none()).collect(),
+        follower_outcomes: RefCell::new(Vec::new()),
+        stepped: Cell::new(false),
+    };
     let cx = PassCx {
         tcx,
         def_id,
         kind,
         asked_for: matches!(knobs.passes, PassSelection::All | PassSelection::Only(_)),
         census: session.census.clone(),
+        runs,
     };
     let mut lowered = body.clone();
-    let mut changed = false;
-    let verifier = (knobs.verify || cfg!(debug_assertions)).then(|| verify::Verifier::for_input(tcx, &lowered));
-    // With `corolift-dump`: the MIR after each pass that changed it.
-    let mut steps: Vec<(&'static str, String)> = Vec::new();
-    for pass in knobs.selected(optimizing) {
-        if let Some(why) = knobs.backend_skips(pass) {
-            summary.passes.push(PassRecord { pass: pass.name, outcome: PassOutcome::Declined(why) });
+    let mut ran: Vec<&'static str> = Vec::new();
+    for pass in selected {
+        let outcome = if let Some(why) = knobs.backend_skips(pass) {
+            PassOutcome::Declined(why)
+        } else if let Some(lead) = pass.follows() {
+            follower_outcome(pass.name, lead, ran.contains(&lead), &cx)
+        } else if pass.mir_transform().is_some() {
+            ran.push(pass.name);
+            cx.run(pass, &mut lowered)
+        } else {
             continue;
-        }
-        let Some(run) = pass.mir_transform() else { continue };
-        // Reasons name items and types. Trimmed paths may only be computed for a
-        // diagnostic, so rustc ICEs at exit if they were ("trimmed_def_paths called,
-        // diagnostics were expected but none were emitted", seen compiling tokio).
-        let outcome = with_no_trimmed_paths!(run(&cx, &mut lowered));
-        if let (Some(verifier), PassOutcome::Applied(_)) = (&verifier, &outcome)
-            && let Err(why) = with_no_trimmed_paths!(verifier.check(tcx, &lowered))
-        {
-            tcx.dcx().fatal(format!(
-                "corolift: after the pass `{}`, the body of {} fails the verifier: {why}. This is a bug in corolift; \
-                 `-Cllvm-args=corolift=-{}` leaves the pass out",
-                pass.name,
-                with_no_trimmed_paths!(tcx.def_path_str(def_id)),
-                pass.name
-            ));
-        }
-        changed |= matches!(outcome, PassOutcome::Applied(_));
-        if knobs.dump.is_some() && matches!(outcome, PassOutcome::Applied(_)) {
-            steps.push((pass.name, with_no_trimmed_paths!(report::mir_text(tcx, &lowered))));
-        }
+        };
         summary.passes.push(PassRecord { pass: pass.name, outcome });
     }
+    let changed = summary.passes.iter().any(|r| matches!(r.outcome, PassOutcome::Applied(_)));
+    let steps = cx.runs.steps.map(RefCell::into_inner).unwrap_or_default();
     let after = StateMachine::recover(&lowered);
     summary.states_after = match &after {
         Ok(machine) => Some(machine.state_count()),

@@ -55,7 +55,8 @@
 //!   child's return is jumped past (`known_variant`), and every switch on the tag whose
 //!   outcome the dataflow decides becomes a jump, which removes the child's drop code
 //!   where the child has already returned.
-//!   This clean-up is `one_dispatch::settle`, run after each child.
+//!   This clean-up is the pass `one_dispatch`, which the pipeline runs after each child
+//!   this pass keeps (`PassCx::step_done`), before the next child is looked for.
 //!
 //! In the code: [`FlattenPlan`] is worked out once per child (the state map, the child's
 //! layout and drop body, the checks that need no rewriting); each rewrite of a body is
@@ -100,12 +101,14 @@ use super::{PassCx, PassOutcome};
 use crate::body_edit::{rebuild_arms, use_counts};
 use crate::layout_edit::{LayoutEdit, check, computed_size};
 use crate::machine::{FIRST_SUSPEND_STATE, find_dispatch, self_reached_only_by_projection, states_editable, tag_reads_feed_switches};
-use crate::one_dispatch;
 use crate::splice::{SpliceSite, instantiated_body, splice_body};
 use crate::tag_flow::{is_coroutine, tag_set_at, tag_sets, track_tag_local};
 
 /// Blocks of child drop code spliced into one body, in all.
 const DROP_SPLICE_BUDGET: usize = 1200;
+
+/// The pass's name in `PASSES`, which `one_dispatch` follows.
+pub const NAME: &str = "flatten_child";
 
 pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
     let mut flattened = Vec::new();
@@ -132,6 +135,7 @@ pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
             Ok(evidence) => {
                 *body = candidate_body;
                 flattened.push(evidence);
+                cx.step_done(NAME, body);
             }
             Err(why) => {
                 kept.push(format!("{child_ty}: {why}"));
@@ -386,30 +390,14 @@ fn flatten<'tcx>(
         Ok(())
     })?;
 
-    // 5. One dispatch: each child state's arm goes straight to the child's code, and the
-    //    switches on the tag the dataflow decides become jumps (`one_dispatch`).
-    let [resume, drop] = sides;
-    let settled = one_dispatch::settle(
-        tcx,
-        body,
-        (resume.dispatch, resume.coroutine_ref),
-        (drop.dispatch, drop.coroutine_ref),
-        plan.variant_count(),
-        |state| map.is_child_variant(state),
-    );
-
     Ok(format!(
-        "{}: size {before} -> {after} bytes, its {} states are variants {} and {}..{} of this body, {} drop(s) spliced, {} dispatch arms no poll can end in removed, {} arms threaded into the child's code, {} switches on the tag decided, {} Poll matches jumped past",
+        "{}: size {before} -> {after} bytes, its {} states are variants {} and {}..{} of this body, {} drop(s) spliced",
         tcx.def_path_str(plan.child_def),
         map.child_states,
         holder.as_u32(),
         map.base,
         map.base + map.child_states - 2,
         edits[0].drops + edits[1].drops,
-        settled.unobserved_arms,
-        settled.threaded_arms,
-        settled.folded_switches,
-        settled.known_variants,
     ))
 }
 

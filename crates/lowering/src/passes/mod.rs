@@ -5,12 +5,17 @@
 //! and says why that was safe ([`PassOutcome::Applied`]) or leaves the body untouched
 //! and says why ([`PassOutcome::Declined`]). Both end up in `corolift-report`.
 
+use std::cell::{Cell, RefCell};
+
 use rustc_hir::CoroutineKind;
 use rustc_hir::def_id::DefId;
 use rustc_middle::mir::Body;
 use rustc_middle::ty::TyCtxt;
+use rustc_middle::ty::print::with_no_trimmed_paths;
 
 use crate::fn_uses::LazyCensus;
+use crate::report;
+use crate::verify::Verifier;
 
 pub mod await_calls;
 pub mod await_free;
@@ -21,6 +26,7 @@ pub mod forward_upvars;
 pub mod inline_child;
 pub mod last_arm_default;
 pub mod merge_states;
+pub mod one_dispatch;
 pub mod ready_child;
 pub mod returned_arm;
 pub mod single_return;
@@ -39,6 +45,71 @@ pub struct PassCx<'tcx> {
     /// [`LoweringSession`](crate::LoweringSession): `'tcx` is the only lifetime the passes
     /// name, and the session does not live that long.
     pub census: LazyCensus,
+    /// How the pipeline runs passes on this body: see [`PassCx::run`].
+    pub(crate) runs: PipelineRuns,
+}
+
+/// What the pipeline keeps while it runs the passes on one body.
+pub(crate) struct PipelineRuns {
+    /// Checks every body a pass changed (debug builds of corolift, and `corolift-verify`).
+    pub verifier: Option<Verifier>,
+    /// With `corolift-dump`: the MIR after each pass (or step of a pass) that changed it.
+    pub steps: Option<RefCell<Vec<(&'static str, String)>>>,
+    /// The selected passes run after each step of another ([`Stage::AfterEachStep`]).
+    pub followers: Vec<&'static PassInfo>,
+    /// How each run of a follower went, in order.
+    pub follower_outcomes: RefCell<Vec<(&'static str, PassOutcome)>>,
+    /// Did the pass now running report a step ([`PassCx::step_done`])? Its body was then
+    /// checked and dumped there.
+    pub stepped: Cell<bool>,
+}
+
+impl<'tcx> PassCx<'tcx> {
+    /// Runs `pass` on `body`; if it changed the body, the verifier checks the result (a
+    /// failure is a fatal error naming the pass) and the dump keeps it.
+    pub(crate) fn run(&self, pass: &PassInfo, body: &mut Body<'tcx>) -> PassOutcome {
+        let Some(transform) = pass.mir_transform() else {
+            return PassOutcome::Declined("not a MIR transform".into());
+        };
+        self.runs.stepped.set(false);
+        // Reasons name items and types. Trimmed paths may only be computed for a
+        // diagnostic, so rustc ICEs at exit if they were ("trimmed_def_paths called,
+        // diagnostics were expected but none were emitted", seen compiling tokio).
+        let outcome = with_no_trimmed_paths!(transform(self, body));
+        if matches!(outcome, PassOutcome::Applied(_)) && !self.runs.stepped.get() {
+            self.checkpoint(pass.name, body);
+        }
+        outcome
+    }
+
+    /// Called by a pass that works in steps (`flatten_child`: one child) after each step
+    /// it kept: the body is checked and dumped, then the passes that run after each of
+    /// its steps run on it, in `PASSES` order.
+    pub fn step_done(&self, pass: &'static str, body: &mut Body<'tcx>) {
+        self.checkpoint(pass, body);
+        for follower in self.runs.followers.iter().filter(|f| f.follows() == Some(pass)) {
+            let outcome = self.run(follower, body);
+            self.runs.follower_outcomes.borrow_mut().push((follower.name, outcome));
+        }
+        self.runs.stepped.set(true);
+    }
+
+    /// The verifier's check and the dump of `body`, just changed by `pass`.
+    fn checkpoint(&self, pass: &'static str, body: &Body<'tcx>) {
+        let tcx = self.tcx;
+        if let Some(verifier) = &self.runs.verifier
+            && let Err(why) = with_no_trimmed_paths!(verifier.check(tcx, body))
+        {
+            tcx.dcx().fatal(format!(
+                "corolift: after the pass `{pass}`, the body of {} fails the verifier: {why}. This is a bug in corolift; \
+                 `-Cllvm-args=corolift=-{pass}` leaves the pass out",
+                with_no_trimmed_paths!(tcx.def_path_str(self.def_id)),
+            ));
+        }
+        if let Some(steps) = &self.runs.steps {
+            steps.borrow_mut().push((pass, with_no_trimmed_paths!(report::mir_text(tcx, body))));
+        }
+    }
 }
 
 /// The guard of the passes that change what polling a finished Future does
@@ -87,6 +158,10 @@ pub enum Stage {
     /// A MIR transform, run by the pipeline in the `optimized_mir` override: the layout,
     /// the drop glue, the metadata and every backend see its result.
     Mir(for<'tcx> fn(&PassCx<'tcx>, &mut Body<'tcx>) -> PassOutcome),
+    /// A MIR transform that the pipeline runs each time the pass named `of` has finished a
+    /// step ([`PassCx::step_done`]), before its next one, and not in the sequence of its
+    /// own: `one_dispatch` after each child `flatten_child` flattens.
+    AfterEachStep { of: &'static str, run: for<'tcx> fn(&PassCx<'tcx>, &mut Body<'tcx>) -> PassOutcome },
     /// A step of the Cranelift backend's codegen hooks (crates/codegen): it reads the final
     /// MIR and steers how cg_clif lowers it, and its outcome joins the report line there.
     /// It changes no MIR, so another backend has nothing of it.
@@ -97,8 +172,16 @@ impl PassInfo {
     /// The pass's MIR transform, if it is one.
     pub fn mir_transform(&self) -> Option<for<'tcx> fn(&PassCx<'tcx>, &mut Body<'tcx>) -> PassOutcome> {
         match self.stage {
-            Stage::Mir(run) => Some(run),
+            Stage::Mir(run) | Stage::AfterEachStep { run, .. } => Some(run),
             Stage::Codegen => None,
+        }
+    }
+
+    /// The pass after each of whose steps this one runs, if it runs so.
+    pub fn follows(&self) -> Option<&'static str> {
+        match self.stage {
+            Stage::AfterEachStep { of, .. } => Some(of),
+            Stage::Mir(_) | Stage::Codegen => None,
         }
     }
 }
@@ -123,7 +206,8 @@ impl PassInfo {
 /// - `inline_child` after the state passes, so that it splices each merged await once and
 ///   never an await `ready_child` removed; `flatten_child` right after it, on the children
 ///   it spliced (it needs the dispatch as `inline_child` leaves it, before
-///   `last_arm_default` turns an arm into the otherwise);
+///   `last_arm_default` turns an arm into the otherwise); `one_dispatch` after each child
+///   it flattens, before the next: it threads the arms of that child's states;
 /// - a body the passes above left without a suspend state is then `await_free`;
 /// - `last_arm_default` and `single_return` come late: they change the shapes the others
 ///   recognise (the dispatch's arms, "state write, then `return`");
@@ -222,7 +306,7 @@ pub static PASSES: &[PassInfo] = &[
         stage: Stage::Mir(inline_child::run),
     },
     PassInfo {
-        name: "flatten_child",
+        name: flatten_child::NAME,
         summary: "a spliced child's states become variants of the parent: its tag is the parent's, \
                   its drops are its drop code, and the parent's dispatch jumps straight to the \
                   child's code for each of its states",
@@ -233,6 +317,18 @@ pub static PASSES: &[PassInfo] = &[
         cranelift_only: None,
         not_for_llvm_speed: None,
         stage: Stage::Mir(flatten_child::run),
+    },
+    PassInfo {
+        name: "one_dispatch",
+        summary: "after each child flatten_child flattens: the dispatch arms of states no poll ends in go, \
+                  each arm of the child's states jumps straight to the child's code for it, and every \
+                  switch on the tag whose value the dataflow decides becomes a jump",
+        // It runs only after a step of flatten_child, so only where that pass runs.
+        default_at_opt0: false,
+        default_when_optimizing: true,
+        cranelift_only: None,
+        not_for_llvm_speed: None,
+        stage: Stage::AfterEachStep { of: flatten_child::NAME, run: one_dispatch::run },
     },
     PassInfo {
         name: "await_free",

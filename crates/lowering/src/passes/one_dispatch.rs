@@ -1,5 +1,5 @@
 //! One dispatch per poll, once a flattened child's states are the parent's: the clean-up
-//! after each `flatten_child` step.
+//! after each child `flatten_child` flattens.
 //!
 //! Flattening leaves the child's code as it was spliced: a parent's dispatch arm for a
 //! child state jumps to the await loop, which reaches the child's own switch on the (now
@@ -19,86 +19,96 @@
 //! bb28: goto -> bb22;   // the copied goto path, straight to leaf's code for state 6
 //! ```
 //!
-//! [`settle`] does, in this order:
+//! [`run`] does, in this order:
 //! - `known_variant`: a `Poll` match right after a spliced return jumps to its arm;
 //! - the dispatch arms (both bodies) of states no poll can end in go, when the dispatch's
 //!   otherwise is `unreachable`: a poll starting from Unresumed only ever ends in the
 //!   observable states (`tag_flow::observable_states`), so the child's Unresumed, Returned
 //!   and Poisoned variants are passed through within a poll;
-//! - each remaining resume-dispatch arm of a child state is threaded through its goto-only
-//!   path into the next switch on the tag, straight to that switch's target;
+//! - each remaining resume-dispatch arm whose goto-only path reaches a switch on the tag
+//!   (no tag write on the way) is threaded through that path, straight to the switch's
+//!   target for the arm's state: the tag is that state there;
 //! - every switch on the tag whose possible values (`tag_flow`'s dataflow, entered with
 //!   the observable states) all lead to one target becomes a jump, and blocks no path
 //!   reaches go.
 //!
-//! Why a helper of `flatten_child`, not an entry in `PASSES`: it runs after each child,
-//! before the next child of the same body is flattened, with the arms of that child to
-//! thread. As a pass of its own it would run once, after all children, threading every
-//! arm. Tried on 2026-11-30 (settle once after flatten_child's loop, `|_| true`): the
-//! same children were flattened in every corpus program, but 4 of the 735 resume functions
-//! of the corpus at -O1 and -O3 compiled to other code: `c_regress_flatten_nested_holder`'s
+//! When it runs: after each child, before the next child of the same body is flattened
+//! (`Stage::AfterEachStep` in `PASSES`; `flatten_child` reports each child it keeps with
+//! `PassCx::step_done`). Run once, after all the children, it would give other code:
+//! tried on 2026-11-30 (settling once after flatten_child's loop), 4 of the 735 resume
+//! functions of the corpus at -O1 and -O3 compiled differently: `c_regress_flatten_nested_holder`'s
 //! `grand` grew from 1,550 to 1,642 bytes at both levels, `c_select_join_ready`'s two
-//! multi-child bodies shrank by 5 and 13 bytes. The architecture change that moved it here
-//! was to change no output, so it stays a step of `flatten_child`.
+//! multi-child bodies shrank by 5 and 13 bytes.
+//!
+//! Which arms it threads: every arm of the resume dispatch whose goto-only path reaches a
+//! switch on the tag. Right after a flattening those are the arms of the new child's
+//! states (an arm of an earlier child was threaded after that child, and goes straight to
+//! its code); as a helper inside flatten_child this step was given the new child's states
+//! by name, and the MIR of the corpus and the benchmarks at -O0, -O1, -O3 and -O3 with
+//! `corolift=all` is the same either way (compared on 2026-11-30 with `--emit=mir`).
+//!
+//! Preconditions (otherwise the body is left as it was): both bodies open with a dispatch
+//! on the tag and reach the coroutine only through `(*self)` projections, and every tag
+//! read feeds a switch (`machine::states_editable`): then every write of the tag is a
+//! `discriminant(..) = v` the dataflow sees, and every switch on it is one it can decide.
+//! The dispatch's arms go only when its otherwise is `unreachable` (a value without an arm
+//! would be undefined behaviour anyway).
 
 use rustc_middle::mir::{BasicBlock, BasicBlockData, Body, Local, Operand, StatementKind, Terminator, TerminatorKind};
 use rustc_middle::ty::TyCtxt;
 
+use super::{PassCx, PassOutcome};
 use crate::body_edit::{clear_unreachable_blocks, edit_switch, remove_unreachable_blocks, use_counts};
+use crate::machine::{find_dispatch, states_editable};
 use crate::tag_flow::{observable_states, step, tag_read_into, tag_sets, track_tag_local};
 
 /// Blocks followed from a dispatch arm to the next switch on the tag.
 const THREAD_PATH_LIMIT: usize = 8;
 
-/// What [`settle`] changed, for the report.
-pub struct Settled {
-    pub known_variants: usize,
-    pub unobserved_arms: usize,
-    pub threaded_arms: usize,
-    pub folded_switches: usize,
-}
-
-/// Settles the resume body and its drop body (each given as its dispatch and coroutine
-/// reference) after a flattening; `threads` names the states whose resume-dispatch arms
-/// are threaded (the flattened child's).
-pub fn settle<'tcx>(
-    tcx: TyCtxt<'tcx>,
-    body: &mut Body<'tcx>,
-    (dispatch, coroutine_ref): (BasicBlock, Local),
-    (drop_dispatch, drop_ref): (BasicBlock, Local),
-    variant_count: usize,
-    threads: impl Fn(u32) -> bool,
-) -> Settled {
+pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
+    if let Err(why) = states_editable(body) {
+        return PassOutcome::Declined(why);
+    }
+    let Some(variant_count) = body.coroutine_layout_raw().map(|layout| layout.variant_fields.len()) else {
+        return PassOutcome::Declined("the body has no coroutine layout".into());
+    };
+    // `states_editable` found both dispatches.
+    let (Ok((dispatch, coroutine_ref)), Some(Ok((drop_dispatch, drop_ref)))) =
+        (find_dispatch(body), body.coroutine_drop().map(find_dispatch))
+    else {
+        return PassOutcome::Declined("no dispatch in the resume body or the drop body".into());
+    };
+    let tcx = cx.tcx;
     let known_variants = crate::known_variant::thread_known_variants(tcx, body);
     let observable = observable_states(tcx, body, coroutine_ref, variant_count);
     let unobserved_arms = remove_unobserved_arms(body, dispatch, &observable);
-    let drop_body = body.coroutine.as_mut().and_then(|info| info.coroutine_drop.as_mut()).expect("a flattened body has a drop body");
+    let drop_body = body.coroutine.as_mut().and_then(|info| info.coroutine_drop.as_mut()).expect("found above");
     remove_unobserved_arms(drop_body, drop_dispatch, &observable);
-    let threaded_arms = thread_dispatch(body, dispatch, coroutine_ref, &threads);
+    let threaded_arms = thread_dispatch(body, dispatch, coroutine_ref);
     let mut folded_switches = fold_tag_switches(tcx, body, coroutine_ref, &observable);
     clear_unreachable_blocks(body);
     remove_unreachable_blocks(body);
-    let drop_body = body.coroutine.as_mut().and_then(|info| info.coroutine_drop.as_mut()).expect("a flattened body has a drop body");
+    let drop_body = body.coroutine.as_mut().and_then(|info| info.coroutine_drop.as_mut()).expect("found above");
     folded_switches += fold_tag_switches(tcx, drop_body, drop_ref, &observable);
     clear_unreachable_blocks(drop_body);
     remove_unreachable_blocks(drop_body);
-    Settled { known_variants, unobserved_arms, threaded_arms, folded_switches }
+    // Applied even with all four at zero: the blocks the flattening left unreachable went.
+    PassOutcome::Applied(format!(
+        "{unobserved_arms} dispatch arms no poll can end in removed, {threaded_arms} arms threaded into the child's code, \
+         {folded_switches} switches on the tag decided, {known_variants} Poll matches jumped past"
+    ))
 }
 
-/// Each dispatch arm for a state `threads` names: the goto-only path from it to the next
-/// switch on the tag is copied, and ends in a jump to that switch's target for the state.
-/// Returns how many arms were threaded.
-fn thread_dispatch(body: &mut Body<'_>, dispatch: BasicBlock, coroutine_ref: Local, threads: &dyn Fn(u32) -> bool) -> usize {
+/// Each dispatch arm whose goto-only path reaches a switch on the tag: the path is copied,
+/// and ends in a jump to that switch's target for the arm's state. Returns how many arms
+/// were threaded.
+fn thread_dispatch(body: &mut Body<'_>, dispatch: BasicBlock, coroutine_ref: Local) -> usize {
     let TerminatorKind::SwitchInt { targets, .. } = &body.basic_blocks[dispatch].terminator().kind else { return 0 };
     let arms: Vec<(u128, BasicBlock)> = targets.iter().collect();
     let mut threaded = 0;
     let mut new_arms = Vec::new();
     for (value, start) in arms {
-        let Ok(state) = u32::try_from(value) else {
-            new_arms.push((value, start));
-            continue;
-        };
-        if !threads(state) {
+        if u32::try_from(value).is_err() {
             new_arms.push((value, start));
             continue;
         }
