@@ -36,7 +36,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 pub use corolift_lowering as lowering;
-use corolift_lowering::knobs::{Knobs, is_corolift_word};
+use corolift_lowering::knobs::{Knobs, OptGoal, is_corolift_word};
 use corolift_lowering::machine::StateMachine;
 use corolift_lowering::report::{ReportLine, absorbed_coroutines, coroutine_path};
 use corolift_lowering::{LoweringSession, LoweringSummary, kind_label, lower_coroutine};
@@ -111,7 +111,11 @@ fn parse_knobs(tcx: TyCtxt<'_>) -> Knobs {
         }
     }
     let mut knobs = Knobs::parse(&words).unwrap_or_default();
-    knobs.for_speed = matches!(tcx.sess.opts.optimize, OptLevel::Less | OptLevel::More | OptLevel::Aggressive);
+    knobs.goal = match tcx.sess.opts.optimize {
+        OptLevel::No => OptGoal::Debug,
+        OptLevel::Less | OptLevel::More | OptLevel::Aggressive => OptGoal::Speed,
+        OptLevel::Size | OptLevel::SizeMin => OptGoal::Size,
+    };
     knobs
 }
 

@@ -50,15 +50,35 @@ pub struct Knobs {
     /// Run the verifier between passes (`corolift-verify`).
     pub verify: bool,
     pub backend: Backend,
-    /// The build optimizes for speed (opt-level 1 to 3, not `s` or `z`); set by the host
-    /// from the session. Under the LLVM driver the default then leaves out the passes marked
-    /// `not_for_llvm_speed`.
-    pub for_speed: bool,
+    /// What the build optimizes for; set by the host from the session. Under the LLVM
+    /// driver the default leaves out the passes whose `llvm_leaves_out` names this goal.
+    pub goal: OptGoal,
+}
+
+/// What a build optimizes for, by its opt-level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptGoal {
+    /// Opt-level 0.
+    Debug,
+    /// Opt-levels 1 to 3.
+    Speed,
+    /// Opt-levels `s` and `z`.
+    Size,
+}
+
+impl OptGoal {
+    fn opt_levels(self) -> &'static str {
+        match self {
+            OptGoal::Debug => "opt-level 0",
+            OptGoal::Speed => "opt-levels 1 to 3",
+            OptGoal::Size => "opt-levels s and z",
+        }
+    }
 }
 
 impl Default for Knobs {
     fn default() -> Self {
-        Knobs { passes: PassSelection::Default, report: None, dump: None, verify: false, backend: Backend::Cranelift, for_speed: false }
+        Knobs { passes: PassSelection::Default, report: None, dump: None, verify: false, backend: Backend::Cranelift, goal: OptGoal::Debug }
     }
 }
 
@@ -172,8 +192,10 @@ impl Knobs {
             return Some(format!("not run for LLVM: {why}"));
         }
         let by_default = matches!(self.passes, PassSelection::Default | PassSelection::Without(_));
-        match pass.not_for_llvm_speed {
-            Some(why) if self.for_speed && by_default => Some(format!("not run by default for LLVM at opt-levels 1 to 3: {why}")),
+        match pass.llvm_leaves_out {
+            Some((goal, why)) if self.goal == goal && by_default => {
+                Some(format!("not run by default for LLVM at {}: {why}", goal.opt_levels()))
+            }
             _ => None,
         }
     }

@@ -14,6 +14,7 @@ use rustc_middle::ty::TyCtxt;
 use rustc_middle::ty::print::with_no_trimmed_paths;
 
 use crate::fn_uses::LazyCensus;
+use crate::knobs::OptGoal;
 use crate::report;
 use crate::verify::Verifier;
 
@@ -147,9 +148,9 @@ pub struct PassInfo {
     /// `Some(why)`: the pass only makes sense for the Cranelift backend, and the LLVM driver
     /// does not run it (the report gives the reason).
     pub cranelift_only: Option<&'static str>,
-    /// `Some(why)`: under the LLVM driver at opt-levels 1 to 3 (optimizing for speed), the
-    /// default leaves the pass out: LLVM does better without it. At `s` and `z` it runs.
-    pub not_for_llvm_speed: Option<&'static str>,
+    /// `Some((goal, why))`: under the LLVM driver, in a build for `goal`, the default
+    /// leaves the pass out: LLVM does better without it there. Named by the knobs, it runs.
+    pub llvm_leaves_out: Option<(OptGoal, &'static str)>,
     pub stage: Stage,
 }
 
@@ -222,7 +223,7 @@ pub static PASSES: &[PassInfo] = &[
         default_at_opt0: true,
         default_when_optimizing: true,
         cranelift_only: None,
-        not_for_llvm_speed: None,
+        llvm_leaves_out: None,
         stage: Stage::Mir(await_calls::run),
     },
     PassInfo {
@@ -233,7 +234,7 @@ pub static PASSES: &[PassInfo] = &[
         default_at_opt0: true,
         default_when_optimizing: true,
         cranelift_only: None,
-        not_for_llvm_speed: None,
+        llvm_leaves_out: None,
         stage: Stage::Mir(construct_in_place::run),
     },
     PassInfo {
@@ -244,7 +245,7 @@ pub static PASSES: &[PassInfo] = &[
         default_at_opt0: true,
         default_when_optimizing: true,
         cranelift_only: None,
-        not_for_llvm_speed: None,
+        llvm_leaves_out: None,
         stage: Stage::Mir(forward_upvars::run),
     },
     PassInfo {
@@ -254,9 +255,10 @@ pub static PASSES: &[PassInfo] = &[
         default_at_opt0: true,
         default_when_optimizing: true,
         cranelift_only: None,
-        not_for_llvm_speed: Some(
+        llvm_leaves_out: Some((
+            OptGoal::Speed,
             "a panicking Returned arm tells LLVM that a finished child is never polled again, which it uses when it inlines a chain of polls; with a Pending arm instead it keeps those paths (seed 0.94M against 1.37M instructions at -O3 without and with it)",
-        ),
+        )),
         stage: Stage::Mir(returned_arm::run),
     },
     PassInfo {
@@ -266,7 +268,7 @@ pub static PASSES: &[PassInfo] = &[
         default_at_opt0: true,
         default_when_optimizing: true,
         cranelift_only: None,
-        not_for_llvm_speed: None,
+        llvm_leaves_out: None,
         stage: Stage::Mir(ready_child::run),
     },
     PassInfo {
@@ -276,7 +278,7 @@ pub static PASSES: &[PassInfo] = &[
         default_at_opt0: true,
         default_when_optimizing: true,
         cranelift_only: None,
-        not_for_llvm_speed: None,
+        llvm_leaves_out: None,
         stage: Stage::Mir(merge_states::run),
     },
     PassInfo {
@@ -286,7 +288,7 @@ pub static PASSES: &[PassInfo] = &[
         default_at_opt0: true,
         default_when_optimizing: true,
         cranelift_only: None,
-        not_for_llvm_speed: None,
+        llvm_leaves_out: None,
         stage: Stage::Mir(dead_states::run),
     },
     PassInfo {
@@ -302,7 +304,7 @@ pub static PASSES: &[PassInfo] = &[
         default_at_opt0: false,
         default_when_optimizing: true,
         cranelift_only: None,
-        not_for_llvm_speed: None,
+        llvm_leaves_out: None,
         stage: Stage::Mir(inline_child::run),
     },
     PassInfo {
@@ -315,7 +317,7 @@ pub static PASSES: &[PassInfo] = &[
         default_at_opt0: false,
         default_when_optimizing: true,
         cranelift_only: None,
-        not_for_llvm_speed: None,
+        llvm_leaves_out: None,
         stage: Stage::Mir(flatten_child::run),
     },
     PassInfo {
@@ -327,7 +329,7 @@ pub static PASSES: &[PassInfo] = &[
         default_at_opt0: false,
         default_when_optimizing: true,
         cranelift_only: None,
-        not_for_llvm_speed: None,
+        llvm_leaves_out: None,
         stage: Stage::AfterEachStep { of: flatten_child::NAME, run: one_dispatch::run },
     },
     PassInfo {
@@ -337,7 +339,7 @@ pub static PASSES: &[PassInfo] = &[
         default_at_opt0: true,
         default_when_optimizing: true,
         cranelift_only: None,
-        not_for_llvm_speed: None,
+        llvm_leaves_out: None,
         stage: Stage::Mir(await_free::run),
     },
     PassInfo {
@@ -349,18 +351,24 @@ pub static PASSES: &[PassInfo] = &[
         cranelift_only: Some(
             "cg_clif lowers a switch with an unreachable otherwise to a bounds check and a jump table; LLVM drops an unreachable otherwise itself",
         ),
-        not_for_llvm_speed: None,
+        llvm_leaves_out: None,
         stage: Stage::Mir(last_arm_default::run),
     },
     PassInfo {
         name: "single_return",
-        summary: "every return of the resume function jumps to one exit block: one epilogue",
+        summary: "every return of the resume function jumps to one exit block: one epilogue (and, \
+                  under LLVM, one Poll value that a caller's loop can branch on)",
         default_at_opt0: true,
         default_when_optimizing: true,
-        cranelift_only: Some(
-            "cg_clif copies the epilogue into every return; LLVM merges the returns of a function itself",
-        ),
-        not_for_llvm_speed: None,
+        cranelift_only: None,
+        // Under LLVM with optimization: with one `return`, `_0` is one alloca that SROA makes
+        // a phi of the Poll discriminant, which JumpThreading threads in an inlining caller,
+        // so the Ready edge leaves the caller's poll loop directly; with several, LLVM merges
+        // the returns into a phi of the whole Poll pair and the loop stays.
+        llvm_leaves_out: Some((
+            OptGoal::Debug,
+            "nothing merges the jumps to the shared exit there: one more instruction per return (benches/compare/chain16_plain: 17,072,012 against 16,752,012 instructions with and without it, 2026-11-30)",
+        )),
         stage: Stage::Mir(single_return::run),
     },
     PassInfo {
@@ -370,7 +378,7 @@ pub static PASSES: &[PassInfo] = &[
         default_at_opt0: true,
         default_when_optimizing: true,
         cranelift_only: None,
-        not_for_llvm_speed: None,
+        llvm_leaves_out: None,
         stage: Stage::Mir(unused_locals::run),
     },
     PassInfo {
@@ -383,7 +391,7 @@ pub static PASSES: &[PassInfo] = &[
         cranelift_only: Some(
             "it steers cg_clif's SSA analysis; LLVM keeps a pointer that is only dereferenced in a register itself",
         ),
-        not_for_llvm_speed: None,
+        llvm_leaves_out: None,
         stage: Stage::Codegen,
     },
     PassInfo {
@@ -396,7 +404,7 @@ pub static PASSES: &[PassInfo] = &[
         cranelift_only: Some(
             "it recolours cg_clif's stack slots; LLVM colours its stack slots itself (StackColoring, from the lifetime markers rustc emits)",
         ),
-        not_for_llvm_speed: None,
+        llvm_leaves_out: None,
         stage: Stage::Codegen,
     },
 ];
