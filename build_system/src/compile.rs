@@ -1,7 +1,7 @@
 //! Compiling a test or benchmark program under one of the backends we compare.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitStatus};
 
 use crate::toolchain::{Dirs, Toolchain};
 
@@ -189,22 +189,23 @@ pub fn compile_program(
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunResult {
     pub stdout: String,
-    /// `exit N`, or `signal N` when the process was killed.
+    /// [`describe_status`]'s `exit N` or `signal N`, or `timeout` when the fuzzer killed it.
     pub status: String,
+}
+
+/// How a process ended: `exit N`, or `signal N` when it was killed.
+pub fn describe_status(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit {code}"),
+        (None, Some(sig)) => format!("signal {sig}"),
+        _ => format!("{status}"),
+    }
 }
 
 pub fn run_program(exe: &Path, args: &[String]) -> Result<RunResult, String> {
     let out = Command::new(exe).args(args).output().map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
-    #[cfg(unix)]
-    let status = {
-        use std::os::unix::process::ExitStatusExt;
-        match (out.status.code(), out.status.signal()) {
-            (Some(code), _) => format!("exit {code}"),
-            (None, Some(sig)) => format!("signal {sig}"),
-            _ => "unknown".to_string(),
-        }
-    };
-    Ok(RunResult { stdout: String::from_utf8_lossy(&out.stdout).into_owned(), status })
+    Ok(RunResult { stdout: String::from_utf8_lossy(&out.stdout).into_owned(), status: describe_status(out.status) })
 }
 
 /// Symbol sizes of an object or executable (`nm -S`), by mangled name.

@@ -39,7 +39,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::compile::{Backend, BuildConfig, Directives, compile_program};
+use crate::compile::{Backend, BuildConfig, Directives, RunResult, compile_program, describe_status};
 use crate::toolchain::{Dirs, Toolchain};
 use crate::util::{Error, Result};
 
@@ -116,12 +116,6 @@ fn extra_flags() -> Vec<String> {
 
 /// What one binary did.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct Run {
-    stdout: String,
-    /// `exit N`, `signal N` or `timeout`.
-    status: String,
-}
-
 enum Outcome {
     Ok,
     Diverged(Vec<&'static str>),
@@ -240,7 +234,7 @@ fn check(env: &Env, seed: u64, program: &Program, source: &str, path: &Path) -> 
             return Outcome::GeneratorError(format!("the reference does not compile: {}", first_error(&e)));
         }
     };
-    let mut divergent: Vec<(BuildConfig, std::result::Result<Run, String>)> = Vec::new();
+    let mut divergent: Vec<(BuildConfig, std::result::Result<RunResult, String>)> = Vec::new();
     for config in compared() {
         let got = build_and_run(env, &config, path, &exe(&config));
         if got.as_ref() != Ok(&expected) {
@@ -291,13 +285,13 @@ fn check(env: &Env, seed: u64, program: &Program, source: &str, path: &Path) -> 
     Outcome::Diverged(names)
 }
 
-fn build_and_run(env: &Env, config: &BuildConfig, source: &Path, exe: &Path) -> std::result::Result<Run, String> {
+fn build_and_run(env: &Env, config: &BuildConfig, source: &Path, exe: &Path) -> std::result::Result<RunResult, String> {
     compile_program(env.dirs, env.toolchain, config, source, &Directives::default(), exe, &extra_flags())?;
     run_with_timeout(exe)
 }
 
 /// Runs `exe` with no arguments, killing it after RUN_TIMEOUT.
-fn run_with_timeout(exe: &Path) -> std::result::Result<Run, String> {
+fn run_with_timeout(exe: &Path) -> std::result::Result<RunResult, String> {
     let mut child = Command::new(exe)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -313,28 +307,11 @@ fn run_with_timeout(exe: &Path) -> std::result::Result<Run, String> {
     let status = crate::util::wait_with_timeout(&mut child, RUN_TIMEOUT)
         .map_err(|e| format!("cannot wait for {}: {e}", exe.display()))?;
     let stdout = String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned();
-    let status = match status {
-        None => "timeout".to_string(),
-        Some(status) => {
-            #[cfg(unix)]
-            {
-                use std::os::unix::process::ExitStatusExt;
-                match (status.code(), status.signal()) {
-                    (Some(code), _) => format!("exit {code}"),
-                    (None, Some(sig)) => format!("signal {sig}"),
-                    _ => "unknown".to_string(),
-                }
-            }
-            #[cfg(not(unix))]
-            {
-                format!("{status}")
-            }
-        }
-    };
-    Ok(Run { stdout, status })
+    let status = status.map_or_else(|| "timeout".to_string(), describe_status);
+    Ok(RunResult { stdout, status })
 }
 
-fn difference(expected: &Run, got: &Run) -> String {
+fn difference(expected: &RunResult, got: &RunResult) -> String {
     let mut msg = Vec::new();
     if expected.status != got.status {
         msg.push(format!("exit status {} (expected {})", got.status, expected.status));

@@ -40,7 +40,7 @@ fn check(env: &Env, config: &BuildConfig, program: &Path, out_dir: &Path) -> std
         let report: String = stderr.lines().filter(|l| l.starts_with("==")).take(40).collect::<Vec<_>>().join("\n");
         return Err(format!("memcheck found errors:\n{report}"));
     }
-    let status = output.status.code().map(|c| format!("exit {c}")).unwrap_or_else(|| "signal".into());
+    let status = crate::compile::describe_status(output.status);
     if native.status.starts_with("exit") && status != native.status {
         return Err(format!("under valgrind the program ended with {status}, natively with {}", native.status));
     }
