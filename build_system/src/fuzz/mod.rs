@@ -114,8 +114,6 @@ fn extra_flags() -> Vec<String> {
     vec!["-Cdebug-assertions=off".to_string()]
 }
 
-/// What one binary did.
-#[derive(Clone, Debug, PartialEq, Eq)]
 enum Outcome {
     Ok,
     Diverged(Vec<&'static str>),

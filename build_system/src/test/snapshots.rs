@@ -81,18 +81,22 @@ fn produce(env: &Env, config: &BuildConfig, program: &Path, dump: &Path) -> std:
 /// The `<NN>.<pass>` of each `<stem>.step<NN>.<pass>.mir` the dump holds, in order.
 fn pass_steps(dump: &Path, stem: &str) -> std::result::Result<Vec<String>, String> {
     let prefix = format!("{stem}.step");
-    let mut steps: Vec<String> = files_below(dump)
+    let mut steps: Vec<(usize, String)> = files_below(dump)
         .map_err(|e| e.0)?
         .iter()
         .filter_map(|rel| {
             let name = rel.to_string_lossy();
             let step = name.strip_prefix(&prefix)?.strip_suffix(".mir")?;
-            // Two digits, then the pass: not another coroutine whose name starts the same.
-            (step.len() > 3 && step.as_bytes()[..2].iter().all(u8::is_ascii_digit) && step.as_bytes()[2] == b'.').then(|| step.to_string())
+            // Two digits or more, then the pass: not another coroutine whose name starts
+            // the same. A deep chain has a hundred steps and more: sorted by number.
+            let (number, pass) = step.split_once('.')?;
+            let number: usize = (number.len() >= 2 && number.bytes().all(|b| b.is_ascii_digit()) && !pass.is_empty())
+                .then(|| number.parse().ok())??;
+            Some((number, step.to_string()))
         })
         .collect();
     steps.sort();
-    Ok(steps)
+    Ok(steps.into_iter().map(|(_, step)| step).collect())
 }
 
 fn check(expected_dir: &Path, files: &[(String, String)], bless: bool) -> std::result::Result<(), String> {

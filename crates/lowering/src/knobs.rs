@@ -11,7 +11,7 @@
 //! | `corolift=off` | no coroutine lowering: the output equals stock cg_clif's |
 //! | `corolift=default` | the passes the profile enables (see [`crate::passes::PassInfo`]) |
 //! | `corolift=all` | every pass, in full (`inline_child` on every child, not only single-use ones) |
-//! | `corolift=<pass>,<pass>` | exactly these passes, in full |
+//! | `corolift=<pass>,<pass>` | exactly these passes, in full (`one_dispatch` runs only after each child `flatten_child` keeps: name both) |
 //! | `corolift=-<pass>,-<pass>` | the default without these passes (an ablation) |
 //! | `corolift-report=<file>` | append one JSON line per codegened resume function |
 //! | `corolift-dump=<dir>` | write each coroutine's MIR before and after lowering, and its recovered machine |
@@ -183,7 +183,7 @@ impl Knobs {
 
     /// Why this backend does not run `pass` although it was asked for, if it does not: a
     /// Cranelift-only pass under the LLVM driver, or, when only the default asked for it, a
-    /// pass that LLVM does better without at speed levels.
+    /// pass that LLVM does better without in builds for this build's goal.
     pub fn backend_skips(&self, pass: &PassInfo) -> Option<String> {
         if self.backend != Backend::Llvm {
             return None;

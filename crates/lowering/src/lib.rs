@@ -55,7 +55,7 @@ use crate::knobs::{Knobs, PassSelection};
 use crate::machine::StateMachine;
 use std::cell::{Cell, RefCell};
 
-use crate::passes::{PassCx, PassOutcome, PipelineRuns};
+use crate::passes::{PASSES, PassCx, PassOutcome, PipelineRuns};
 
 /// What the lowering reads for every coroutine of one compilation session, owned by the
 /// caller: the host builds one per session and passes it to each [`lower_coroutine`].
@@ -191,6 +191,10 @@ pub fn lower_coroutine<'tcx>(
         let outcome = if let Some(why) = knobs.backend_skips(pass) {
             PassOutcome::Declined(why)
         } else if let Some(lead) = pass.follows() {
+            debug_assert!(
+                PASSES.iter().position(|p| p.name == lead) < PASSES.iter().position(|p| p.name == pass.name),
+                "a pass that follows the steps of another comes after it in PASSES"
+            );
             follower_outcome(pass.name, lead, ran.contains(&lead), &cx)
         } else if pass.mir_transform().is_some() {
             ran.push(pass.name);

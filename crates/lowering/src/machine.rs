@@ -412,7 +412,7 @@ pub fn tag_reads_feed_switches(body: &Body<'_>, coroutine_ref: Local) -> Result<
 }
 
 /// The shape every pass that edits states, variants or the layout relies on
-/// (`forward_upvars`, `merge_states`, `dead_states`, `flatten_child`), checked on the
+/// (`forward_upvars`, `merge_states`, `dead_states`, `flatten_child`, `one_dispatch`), checked on the
 /// resume body and on the drop body: each opens with a dispatch on the tag, reaches the
 /// coroutine only through projections of `(*self)` ([`self_reached_only_by_projection`]),
 /// and reads the tag only for switches ([`tag_reads_feed_switches`]). rustc's

@@ -310,8 +310,8 @@ pub static PASSES: &[PassInfo] = &[
     PassInfo {
         name: flatten_child::NAME,
         summary: "a spliced child's states become variants of the parent: its tag is the parent's, \
-                  its drops are its drop code, and the parent's dispatch jumps straight to the \
-                  child's code for each of its states",
+                  its drops are its drop code, and the parent's write of the await state goes; \
+                  one child at a time, with one_dispatch after each",
         // With inline_child, at opt-level 1 and up; under every knob it declines where the
         // future would grow (the child's upvars move into the parent's prefix).
         default_at_opt0: false,

@@ -83,16 +83,17 @@ pub fn run<'tcx>(cx: &PassCx<'tcx>, body: &mut Body<'tcx>) -> PassOutcome {
     let observable = observable_states(tcx, body, coroutine_ref, variant_count);
     let unobserved_arms = remove_unobserved_arms(body, dispatch, &observable);
     let drop_body = body.coroutine.as_mut().and_then(|info| info.coroutine_drop.as_mut()).expect("found above");
-    remove_unobserved_arms(drop_body, drop_dispatch, &observable);
+    let unobserved_drop_arms = remove_unobserved_arms(drop_body, drop_dispatch, &observable);
     let threaded_arms = thread_dispatch(body, dispatch, coroutine_ref);
     let mut folded_switches = fold_tag_switches(tcx, body, coroutine_ref, &observable);
-    clear_unreachable_blocks(body);
-    remove_unreachable_blocks(body);
+    let mut dead_blocks = clear_unreachable_blocks(body) + remove_unreachable_blocks(body);
     let drop_body = body.coroutine.as_mut().and_then(|info| info.coroutine_drop.as_mut()).expect("found above");
     folded_switches += fold_tag_switches(tcx, drop_body, drop_ref, &observable);
-    clear_unreachable_blocks(drop_body);
-    remove_unreachable_blocks(drop_body);
-    // Applied even with all four at zero: the blocks the flattening left unreachable went.
+    dead_blocks += clear_unreachable_blocks(drop_body) + remove_unreachable_blocks(drop_body);
+    // Each step above that changes the body counts what it changed.
+    if known_variants + unobserved_arms + unobserved_drop_arms + threaded_arms + folded_switches + dead_blocks == 0 {
+        return PassOutcome::Declined("no dispatch arm, tag switch or Poll match to settle, and no unreachable block".into());
+    }
     PassOutcome::Applied(format!(
         "{unobserved_arms} dispatch arms no poll can end in removed, {threaded_arms} arms threaded into the child's code, \
          {folded_switches} switches on the tag decided, {known_variants} Poll matches jumped past"
