@@ -90,9 +90,10 @@ fn pass_steps(dump: &Path, stem: &str) -> std::result::Result<Vec<String>, Strin
             // Two digits or more, then the pass: not another coroutine whose name starts
             // the same. A deep chain has a hundred steps and more: sorted by number.
             let (number, pass) = step.split_once('.')?;
-            let number: usize = (number.len() >= 2 && number.bytes().all(|b| b.is_ascii_digit()) && !pass.is_empty())
-                .then(|| number.parse().ok())??;
-            Some((number, step.to_string()))
+            if number.len() < 2 || !number.bytes().all(|b| b.is_ascii_digit()) || pass.is_empty() {
+                return None;
+            }
+            Some((number.parse().ok()?, step.to_string()))
         })
         .collect();
     steps.sort();

@@ -208,7 +208,7 @@ impl PassInfo {
 ///   never an await `ready_child` removed; `flatten_child` right after it, on the children
 ///   it spliced (it needs the dispatch as `inline_child` leaves it, before
 ///   `last_arm_default` turns an arm into the otherwise); `one_dispatch` after each child
-///   it flattens, before the next: it threads the arms of that child's states;
+///   it flattens, before the next: the arms it threads are then that child's states';
 /// - a body the passes above left without a suspend state is then `await_free`;
 /// - `last_arm_default` and `single_return` come late: they change the shapes the others
 ///   recognise (the dispatch's arms, "state write, then `return`");
