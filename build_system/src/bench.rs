@@ -17,10 +17,11 @@
 //! - compile time of the corpus, default against `corolift=off`: rounds that alternate
 //!   the two, the median CPU time (user + system of the rustc processes) per
 //!   configuration, and their ratio (wall time is printed too);
-//! - the instructions rustc executes (callgrind) compiling the largest corpus programs
-//!   under both configurations. The overhead target is checked on these counts: they
-//!   repeat exactly, while times on these shared 2-core machines move by several percent
-//!   from round to round.
+//! - the instructions rustc executes (callgrind) compiling every corpus program (or the
+//!   `--callgrind N` largest) under both configurations, two at a time. The overhead
+//!   target is checked on their sum: counts repeat exactly, while times on these shared
+//!   2-core machines move by several percent from round to round. The program with the
+//!   largest overhead is printed beside the sum.
 //!
 //! Everything is written to `build/bench/bench.json` as well. Checks that fail are
 //! listed at the end and make the command fail, so a regression cannot hide in a table.
@@ -39,8 +40,9 @@ use crate::util::{Error, Result, callgrind_instructions, median};
 pub struct Options {
     /// Rounds of the compile-time measurement (each compiles the corpus twice).
     pub rounds: usize,
-    /// How many corpus programs (the largest) to compile under callgrind, per configuration.
-    pub callgrind_programs: usize,
+    /// How many corpus programs (the largest) to compile under callgrind, per
+    /// configuration; `None`: all of them.
+    pub callgrind_programs: Option<usize>,
     /// Only the installed toolchain's dev build against `dist/cargo-corolift`'s.
     pub toolchain: bool,
     /// Only the seed article's claims (`claims.rs`).
@@ -51,7 +53,7 @@ pub struct Options {
 
 impl Options {
     pub fn parse(args: &[String]) -> Result<Options> {
-        let mut options = Options { rounds: 5, callgrind_programs: 8, toolchain: false, claims: false, dev: false };
+        let mut options = Options { rounds: 5, callgrind_programs: None, toolchain: false, claims: false, dev: false };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
@@ -64,10 +66,11 @@ impl Options {
                         .ok_or_else(|| Error(format!("--rounds needs a positive number, got `{value}`")))?;
                 }
                 "--callgrind" => {
-                    let value = args.next().ok_or_else(|| Error("--callgrind needs a number".into()))?;
-                    options.callgrind_programs = value
-                        .parse()
-                        .map_err(|_| Error(format!("--callgrind needs a number of programs, got `{value}`")))?;
+                    let value = args.next().ok_or_else(|| Error("--callgrind needs a number or `all`".into()))?;
+                    options.callgrind_programs = match value.as_str() {
+                        "all" => None,
+                        n => Some(n.parse().map_err(|_| Error(format!("--callgrind needs a number of programs or `all`, got `{value}`")))?),
+                    };
                 }
                 "--toolchain" => options.toolchain = true,
                 "--claims" => options.claims = true,
@@ -308,31 +311,45 @@ pub fn bench(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()
          instruction counts below, which repeat exactly)"
     );
 
-    // 5. Instructions executed by rustc, counted by callgrind (exact run to run), on the
-    //    largest corpus programs: the lowering's cost without the machine's noise.
+    // 5. Instructions executed by rustc, counted by callgrind (exact run to run), on every
+    //    corpus program (or the largest few): the lowering's cost without the machine's
+    //    noise. Two valgrind processes at a time, one per core.
     let mut by_size: Vec<(u64, &PathBuf)> =
         programs.iter().map(|p| (std::fs::metadata(p).map(|m| m.len()).unwrap_or(0), p)).collect();
     by_size.sort_by(|a, b| b.0.cmp(&a.0));
-    let sample: Vec<&PathBuf> = by_size.iter().take(options.callgrind_programs).map(|(_, p)| *p).collect();
+    let sample: Vec<&PathBuf> =
+        by_size.iter().take(options.callgrind_programs.unwrap_or(usize::MAX)).map(|(_, p)| *p).collect();
+    let jobs: Vec<(usize, &'static str)> = (0..sample.len()).flat_map(|i| [(i, OFF), (i, LOWERED)]).collect();
+    let counts = callgrind_jobs(&jobs, &out, |(i, name), dir| {
+        let stem = sample[i].file_stem().unwrap().to_string_lossy();
+        let count = rustc_instructions(dirs, toolchain, name, sample[i], dir)?;
+        eprintln!("[bench] callgrind ({}/{}) {stem} {name}: {count}", i + 1, sample.len());
+        Ok(count)
+    })?;
     let mut instructions = BTreeMap::from([(OFF, 0u64), (LOWERED, 0u64)]);
     let mut instruction_rows = Vec::new();
+    let mut worst: Option<(String, u64, u64)> = None;
     for (i, program) in sample.iter().enumerate() {
         let stem = program.file_stem().unwrap().to_string_lossy().into_owned();
-        let mut row = json!({ "program": stem });
-        for name in [OFF, LOWERED] {
-            eprintln!("[bench] callgrind ({}/{}) {stem} {name}", i + 1, sample.len());
-            let count = rustc_instructions(dirs, toolchain, name, program, &out)?;
-            *instructions.get_mut(name).unwrap() += count;
-            row[name] = json!(count);
+        let (off, lowered) = (counts[&(i, OFF)], counts[&(i, LOWERED)]);
+        *instructions.get_mut(OFF).unwrap() += off;
+        *instructions.get_mut(LOWERED).unwrap() += lowered;
+        instruction_rows.push(json!({ "program": stem, OFF: off, LOWERED: lowered }));
+        if worst.as_ref().is_none_or(|(_, o, l)| lowered as f64 / off as f64 > *l as f64 / *o as f64) {
+            worst = Some((stem, off, lowered));
         }
-        instruction_rows.push(row);
     }
-    if !sample.is_empty() {
+    if let Some((worst_program, worst_off, worst_lowered)) = &worst {
         let (io, il) = (instructions[OFF], instructions[LOWERED]);
+        let which = if sample.len() == programs.len() { "all".to_string() } else { "the largest".to_string() };
         println!(
-            "\nrustc instructions (callgrind) over the {} largest corpus programs: corolift=off {io}, corolift {il}, ratio {:.3}",
+            "\nrustc instructions (callgrind) over {which} {} corpus programs: corolift=off {io}, corolift {il}, ratio {:.3}",
             sample.len(),
             il as f64 / io as f64
+        );
+        println!(
+            "  the largest overhead: {worst_program}, {worst_off} to {worst_lowered} ({:.3}x)",
+            *worst_lowered as f64 / *worst_off as f64
         );
         println!("targets:");
         check(
@@ -469,6 +486,48 @@ fn clock_ticks_per_second() -> f64 {
         .ok()
         .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<f64>().ok())
         .unwrap_or(100.0)
+}
+
+/// Runs `measure` on each job, two at a time, each worker with a directory of its own
+/// under `out`; the counts by job, or the first error.
+fn callgrind_jobs<J: Copy + Ord + Send + Sync>(
+    jobs: &[J],
+    out: &Path,
+    measure: impl Fn(J, &Path) -> Result<u64> + Sync,
+) -> Result<BTreeMap<J, u64>> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(BTreeMap::new());
+    let first_error = std::sync::Mutex::new(None);
+    std::thread::scope(|scope| {
+        for worker in 0..2 {
+            let (next, results, first_error, measure) = (&next, &results, &first_error, &measure);
+            let dir = out.join(format!("callgrind-{worker}"));
+            scope.spawn(move || {
+                if let Err(e) = std::fs::create_dir_all(&dir) {
+                    first_error.lock().unwrap().get_or_insert(Error(format!("cannot create {}: {e}", dir.display())));
+                    return;
+                }
+                loop {
+                    let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if index >= jobs.len() || first_error.lock().unwrap().is_some() {
+                        return;
+                    }
+                    match measure(jobs[index], &dir) {
+                        Ok(count) => {
+                            results.lock().unwrap().insert(jobs[index], count);
+                        }
+                        Err(e) => {
+                            first_error.lock().unwrap().get_or_insert(e);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    match first_error.into_inner().unwrap() {
+        Some(e) => Err(e),
+        None => Ok(results.into_inner().unwrap()),
+    }
 }
 
 /// Instructions rustc executes compiling `program` (to an executable), under callgrind.

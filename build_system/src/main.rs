@@ -32,13 +32,13 @@ commands:
   test [--bless] [SUITE...]
                    build, then run the test suites config.txt enables (or the named
                    ones); --bless rewrites the snapshot files
-  bench [--rounds N] [--callgrind M] [--toolchain | --claims | --dev]
+  bench [--rounds N] [--callgrind M|all] [--toolchain | --claims | --dev]
                    build, then measure the state-lowering targets: the seed programs'
                    resume functions, the corpus's resume bytes, frames and future
                    sizes, the future-size examples (benches/compare/sizes.rs), the
                    corpus's compile CPU time (N alternating rounds, default 5) and
                    rustc's instructions under callgrind for the M largest programs
-                   (default 8), corolift against corolift=off at -O3;
+                   (default all, two at a time), corolift against corolift=off at -O3;
                    writes build/bench/bench.json. --toolchain: only the dev build of
                    tokio_echo with the installed toolchain against dist/cargo-corolift
                    (N rounds, CPU medians). --claims: only the seed article's five

@@ -439,7 +439,7 @@ pub fn tag_switches(body: &Body<'_>, coroutine_ref: Local) -> Vec<BasicBlock> {
         .filter(|(_, data)| {
             let mut tag_local = None;
             for statement in &data.statements {
-                crate::tag_flow::step(statement, coroutine_ref, &mut [], true, &mut tag_local);
+                crate::tag_flow::step(statement, coroutine_ref, None, &mut tag_local);
             }
             matches!(&data.terminator().kind,
                 TerminatorKind::SwitchInt { discr: Operand::Move(p) | Operand::Copy(p), .. }

@@ -107,6 +107,11 @@ pub fn splice_body<'tcx>(tcx: TyCtxt<'tcx>, body: &mut Body<'tcx>, site: SpliceS
         unmappable: None,
     };
 
+    // Room for the child's scopes, debug info and blocks at once: a spliced chain's
+    // vectors are long, and growing them piece by piece copies them over and over.
+    body.source_scopes.raw.reserve(child.source_scopes.len());
+    body.var_debug_info.reserve(child.var_debug_info.len());
+    body.basic_blocks.as_mut().raw.reserve(child.basic_blocks.len());
     // Scopes, in order, so that a scope's index is `scope_base + its child index`.
     for mut data in std::mem::take(&mut child.source_scopes) {
         map.visit_source_scope_data(&mut data);

@@ -8,39 +8,46 @@
 //! enum's variants); everything else passes the set on, unwind edges included. This is sound only when the
 //! tag changes by those writes alone: `flatten_child` checks that the coroutine reference
 //! is used only through projections before it relies on the sets.
+//!
+//! The sets are `rustc_index`'s `DenseBitSet`s over the variants: a flattened chain has a
+//! few hundred variants and a few thousand blocks, and the engine copies and joins the
+//! set at every block, several times per flattened child.
 
+use rustc_abi::VariantIdx;
 use rustc_index::IndexVec;
+use rustc_index::bit_set::DenseBitSet;
 use rustc_middle::mir::{BasicBlock, Body, Local, Location, Operand, Place, ProjectionElem, Rvalue, Statement, StatementKind, SwitchTargets, TerminatorKind};
 use rustc_middle::ty::TyCtxt;
 use rustc_mir_dataflow::fmt::DebugWithContext;
 use rustc_mir_dataflow::{Analysis, JoinSemiLattice, MaybeReachable, SwitchTargetIndex};
 
-/// The tag values each block may start with: `None` where no path reaches it.
-pub type TagSets = IndexVec<BasicBlock, Option<Vec<bool>>>;
+/// Tag values: the variants the tag may be.
+pub type TagSet = DenseBitSet<VariantIdx>;
 
-/// The tag values possible at a point: `0[v]` says whether the tag may be `v`.
+/// The tag values each block may start with: `None` where no path reaches it.
+pub type TagSets = IndexVec<BasicBlock, Option<TagSet>>;
+
+/// The dataflow domain: a [`TagSet`], joined by union.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PossibleTags(Vec<bool>);
+struct PossibleTags(TagSet);
 
 impl JoinSemiLattice for PossibleTags {
     fn join(&mut self, other: &Self) -> bool {
-        let mut changed = false;
-        for (mine, theirs) in self.0.iter_mut().zip(&other.0) {
-            if *theirs && !*mine {
-                *mine = true;
-                changed = true;
-            }
-        }
-        changed
+        self.0.union(&other.0)
     }
 }
 
 impl<C> DebugWithContext<C> for PossibleTags {}
 
+/// The variant a switch value names, if the set has room for it.
+fn variant_of(value: u128, set: &TagSet) -> Option<VariantIdx> {
+    usize::try_from(value).ok().filter(|&v| v < set.domain_size()).map(VariantIdx::from_usize)
+}
+
 /// The analysis for rustc's dataflow engine. Blocks no path reaches stay `Unreachable`.
 struct TagFlow<'a, 'tcx> {
     coroutine_ref: Local,
-    entry: &'a [bool],
+    entry: &'a TagSet,
     /// Tag writes to treat as no-ops.
     ignored: &'a [(BasicBlock, usize)],
     body: &'a Body<'tcx>,
@@ -59,13 +66,13 @@ impl<'tcx> Analysis<'tcx> for TagFlow<'_, 'tcx> {
     }
 
     fn initialize_start_block(&self, _: &Body<'tcx>, state: &mut Self::Domain) {
-        *state = MaybeReachable::Reachable(PossibleTags(self.entry.to_vec()));
+        *state = MaybeReachable::Reachable(PossibleTags(self.entry.clone()));
     }
 
     fn apply_primary_statement_effect(&self, state: &mut Self::Domain, statement: &Statement<'tcx>, location: Location) {
         if let MaybeReachable::Reachable(tags) = state {
             let ignored = self.ignored.contains(&(location.block, location.statement_index));
-            step(statement, self.coroutine_ref, &mut tags.0, ignored, &mut None);
+            step(statement, self.coroutine_ref, (!ignored).then_some(&mut tags.0), &mut None);
         }
     }
 
@@ -73,27 +80,26 @@ impl<'tcx> Analysis<'tcx> for TagFlow<'_, 'tcx> {
         let (Operand::Move(place) | Operand::Copy(place)) = discr else { return None };
         let mut tag_local = None;
         for statement in &self.body.basic_blocks[block].statements {
-            step(statement, self.coroutine_ref, &mut [], true, &mut tag_local);
+            step(statement, self.coroutine_ref, None, &mut tag_local);
         }
         (tag_local.is_some() && place.as_local() == tag_local).then(|| SwitchOnTag(targets.iter().map(|(value, _)| value).collect()))
     }
 
     /// An arm's edge keeps only its value; the otherwise edge keeps all but the arms'.
     fn apply_switch_int_edge_effect(&self, state: &mut Self::Domain, arms: &mut SwitchOnTag, edge: SwitchTargetIndex) {
-        let MaybeReachable::Reachable(tags) = state else { return };
-        let count = tags.0.len();
-        let slot = |value: u128| usize::try_from(value).ok().filter(|&v| v < count);
+        let MaybeReachable::Reachable(PossibleTags(tags)) = state else { return };
         match edge {
             SwitchTargetIndex::Normal(arm) => {
-                let keep = slot(arms.0[arm]);
-                for (v, possible) in tags.0.iter_mut().enumerate() {
-                    *possible &= Some(v) == keep;
+                let kept = variant_of(arms.0[arm], tags).filter(|&v| tags.contains(v));
+                tags.clear();
+                if let Some(v) = kept {
+                    tags.insert(v);
                 }
             }
             SwitchTargetIndex::Otherwise => {
                 for &value in &arms.0 {
-                    if let Some(v) = slot(value) {
-                        tags.0[v] = false;
+                    if let Some(v) = variant_of(value, tags) {
+                        tags.remove(v);
                     }
                 }
             }
@@ -104,17 +110,16 @@ impl<'tcx> Analysis<'tcx> for TagFlow<'_, 'tcx> {
 /// The possible tag values at each block's entry: a forward dataflow (rustc's engine)
 /// whose switch edges are refined by the values they test. The parent's writes of `k`
 /// that the rewrite will remove (`ignored`) are treated as the no-ops they become.
-pub fn tag_sets<'tcx>(tcx: TyCtxt<'tcx>, body: &Body<'tcx>, coroutine_ref: Local, entry: &[bool], ignored: &[(BasicBlock, usize)]) -> TagSets {
+pub fn tag_sets<'tcx>(tcx: TyCtxt<'tcx>, body: &Body<'tcx>, coroutine_ref: Local, entry: &TagSet, ignored: &[(BasicBlock, usize)]) -> TagSets {
     let analysis = TagFlow { coroutine_ref, entry, ignored, body };
-    let mut cursor = analysis.iterate_to_fixpoint(tcx, body, None).into_results_cursor(body);
-    body.basic_blocks
-        .indices()
-        .map(|block| {
-            cursor.seek_to_block_start(block);
-            match cursor.get() {
-                MaybeReachable::Reachable(tags) => Some(tags.0.clone()),
-                MaybeReachable::Unreachable => None,
-            }
+    // A forward analysis's entry states are the blocks' start states.
+    analysis
+        .iterate_to_fixpoint(tcx, body, None)
+        .entry_states
+        .into_iter()
+        .map(|state| match state {
+            MaybeReachable::Reachable(PossibleTags(tags)) => Some(tags),
+            MaybeReachable::Unreachable => None,
         })
         .collect()
 }
@@ -151,15 +156,16 @@ pub fn track_tag_local(stmt: &Statement<'_>, coroutine_ref: Local, tag_local: &m
     false
 }
 
-/// One statement's effect on the possible tag values.
-pub fn step(stmt: &Statement<'_>, coroutine_ref: Local, state: &mut [bool], ignored: bool, tag_local: &mut Option<Local>) {
+/// One statement's effect on the possible tag values, and on which local holds the tag
+/// just read. `state: None` follows only the local (a tag write treated as a no-op).
+pub fn step(stmt: &Statement<'_>, coroutine_ref: Local, state: Option<&mut TagSet>, tag_local: &mut Option<Local>) {
     if let StatementKind::SetDiscriminant { place, variant_index } = &stmt.kind
         && is_coroutine(place, coroutine_ref)
     {
-        if !ignored {
-            state.iter_mut().for_each(|s| *s = false);
-            if let Some(slot) = state.get_mut(variant_index.as_usize()) {
-                *slot = true;
+        if let Some(state) = state {
+            state.clear();
+            if variant_index.index() < state.domain_size() {
+                state.insert(*variant_index);
             }
         }
         *tag_local = None;
@@ -169,11 +175,12 @@ pub fn step(stmt: &Statement<'_>, coroutine_ref: Local, state: &mut [bool], igno
 }
 
 /// The tag values at one statement.
-pub fn tag_set_at(body: &Body<'_>, sets: &TagSets, coroutine_ref: Local, location: Location, ignored: &[(BasicBlock, usize)]) -> Option<Vec<bool>> {
+pub fn tag_set_at(body: &Body<'_>, sets: &TagSets, coroutine_ref: Local, location: Location, ignored: &[(BasicBlock, usize)]) -> Option<TagSet> {
     let mut state = sets[location.block].clone()?;
     let mut tag_local = None;
     for (index, stmt) in body.basic_blocks[location.block].statements[..location.statement_index].iter().enumerate() {
-        step(stmt, coroutine_ref, &mut state, ignored.contains(&(location.block, index)), &mut tag_local);
+        let ignored = ignored.contains(&(location.block, index));
+        step(stmt, coroutine_ref, (!ignored).then_some(&mut state), &mut tag_local);
     }
     Some(state)
 }
@@ -182,9 +189,9 @@ pub fn tag_set_at(body: &Body<'_>, sets: &TagSets, coroutine_ref: Local, locatio
 /// from: the least set holding Unresumed that is closed under "a poll that starts in one
 /// of them returns or unwinds in". Nothing but this body's own writes changes the tag
 /// (`self_ref_only_projected`), and a pinned coroutine is not moved.
-pub fn observable_states<'tcx>(tcx: TyCtxt<'tcx>, body: &Body<'tcx>, coroutine_ref: Local, variant_count: usize) -> Vec<bool> {
-    let mut observable = vec![false; variant_count];
-    observable[0] = true;
+pub fn observable_states<'tcx>(tcx: TyCtxt<'tcx>, body: &Body<'tcx>, coroutine_ref: Local, variant_count: usize) -> TagSet {
+    let mut observable = TagSet::new_empty(variant_count);
+    observable.insert(VariantIdx::ZERO);
     loop {
         let sets = tag_sets(tcx, body, coroutine_ref, &observable, &[]);
         let mut next = observable.clone();
@@ -199,9 +206,7 @@ pub fn observable_states<'tcx>(tcx: TyCtxt<'tcx>, body: &Body<'tcx>, coroutine_r
             let Some(exit) = tag_set_at(body, &sets, coroutine_ref, Location { block: bb, statement_index: data.statements.len() }, &[]) else {
                 continue;
             };
-            for (slot, possible) in next.iter_mut().zip(exit) {
-                *slot |= possible;
-            }
+            next.union(&exit);
         }
         if next == observable {
             return observable;

@@ -102,7 +102,7 @@ use crate::body_edit::{rebuild_arms, use_counts};
 use crate::layout_edit::{LayoutEdit, check, computed_size};
 use crate::machine::{FIRST_SUSPEND_STATE, find_dispatch, self_reached_only_by_projection, states_editable, tag_reads_feed_switches};
 use crate::splice::{SpliceSite, instantiated_body, splice_body};
-use crate::tag_flow::{is_coroutine, tag_set_at, tag_sets, track_tag_local};
+use crate::tag_flow::{TagSet, is_coroutine, tag_set_at, tag_sets, track_tag_local};
 
 /// Blocks of child drop code spliced into one body, in all.
 const DROP_SPLICE_BUDGET: usize = 1200;
@@ -979,8 +979,8 @@ fn rebuild_layout<'tcx>(plan: &FlattenPlan<'tcx>, body: &mut Body<'tcx>) -> Resu
 fn check_tags<'tcx>(plan: &FlattenPlan<'tcx>, body: &Body<'tcx>, coroutine_ref: Local, edit: &BodyEdit) -> Result<(), String> {
     let tcx = plan.tcx;
     let map = plan.map;
-    let sets = tag_sets(tcx, body, coroutine_ref, &vec![true; plan.variant_count()], &edit.parent_writes);
-    let only_child = |set: &[bool]| set.iter().enumerate().all(|(v, &s)| !s || map.is_child_variant(v as u32));
+    let sets = tag_sets(tcx, body, coroutine_ref, &TagSet::new_filled(plan.variant_count()), &edit.parent_writes);
+    let only_child = |set: &TagSet| set.iter().all(|v| map.is_child_variant(v.as_u32()));
     for &location in &edit.tag_reads {
         if let Some(set) = tag_set_at(body, &sets, coroutine_ref, location, &edit.parent_writes)
             && !only_child(&set)

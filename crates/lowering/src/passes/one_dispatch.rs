@@ -54,13 +54,14 @@
 //! The dispatch's arms go only when its otherwise is `unreachable` (a value without an arm
 //! would be undefined behaviour anyway).
 
+use rustc_abi::VariantIdx;
 use rustc_middle::mir::{BasicBlock, BasicBlockData, Body, Local, Operand, StatementKind, Terminator, TerminatorKind};
 use rustc_middle::ty::TyCtxt;
 
 use super::{PassCx, PassOutcome};
 use crate::body_edit::{clear_unreachable_blocks, edit_switch, remove_unreachable_blocks, use_counts};
 use crate::machine::{find_dispatch, states_editable};
-use crate::tag_flow::{observable_states, step, tag_read_into, tag_sets, track_tag_local};
+use crate::tag_flow::{TagSet, observable_states, step, tag_read_into, tag_sets, track_tag_local};
 
 /// Blocks followed from a dispatch arm to the next switch on the tag.
 const THREAD_PATH_LIMIT: usize = 8;
@@ -192,7 +193,7 @@ fn thread_path(body: &mut Body<'_>, start: BasicBlock, coroutine_ref: Local, val
 
 /// Every switch on the tag whose possible values (by the dataflow) all lead to one target
 /// becomes a jump there; its tag read goes with it. Returns how many.
-fn fold_tag_switches<'tcx>(tcx: TyCtxt<'tcx>, body: &mut Body<'tcx>, coroutine_ref: Local, entry: &[bool]) -> usize {
+fn fold_tag_switches<'tcx>(tcx: TyCtxt<'tcx>, body: &mut Body<'tcx>, coroutine_ref: Local, entry: &TagSet) -> usize {
     let sets = tag_sets(tcx, body, coroutine_ref, entry, &[]);
     let uses = use_counts(body);
     let mut folds: Vec<(BasicBlock, BasicBlock, Option<usize>)> = Vec::new();
@@ -202,7 +203,7 @@ fn fold_tag_switches<'tcx>(tcx: TyCtxt<'tcx>, body: &mut Body<'tcx>, coroutine_r
         let mut tag_local = None;
         let mut read_at = None;
         for (index, stmt) in data.statements.iter().enumerate() {
-            step(stmt, coroutine_ref, &mut state, false, &mut tag_local);
+            step(stmt, coroutine_ref, Some(&mut state), &mut tag_local);
             if let StatementKind::Assign(assign) = &stmt.kind
                 && tag_local.is_some()
                 && assign.0.as_local() == tag_local
@@ -217,9 +218,9 @@ fn fold_tag_switches<'tcx>(tcx: TyCtxt<'tcx>, body: &mut Body<'tcx>, coroutine_r
             continue;
         }
         let mut reached: Vec<BasicBlock> = Vec::new();
-        for (value, &possible) in state.iter().enumerate() {
-            let target = targets.target_for_value(value as u128);
-            if possible && !reached.contains(&target) {
+        for variant in state.iter() {
+            let target = targets.target_for_value(u128::from(variant.as_u32()));
+            if !reached.contains(&target) {
                 reached.push(target);
             }
         }
@@ -241,7 +242,7 @@ fn fold_tag_switches<'tcx>(tcx: TyCtxt<'tcx>, body: &mut Body<'tcx>, coroutine_r
 
 /// Removes the dispatch arms of states no poll ends in, when the switch's otherwise is
 /// `unreachable` (so that a removed value would be UB to see anyway). Returns how many.
-fn remove_unobserved_arms(body: &mut Body<'_>, dispatch: BasicBlock, observable: &[bool]) -> usize {
+fn remove_unobserved_arms(body: &mut Body<'_>, dispatch: BasicBlock, observable: &TagSet) -> usize {
     let TerminatorKind::SwitchInt { targets, .. } = &body.basic_blocks[dispatch].terminator().kind else { return 0 };
     let otherwise = &body.basic_blocks[targets.otherwise()];
     if !(otherwise.statements.iter().all(|s| matches!(s.kind, StatementKind::Nop | StatementKind::StorageDead(_)))
@@ -250,7 +251,10 @@ fn remove_unobserved_arms(body: &mut Body<'_>, dispatch: BasicBlock, observable:
         return 0;
     }
     let before = targets.iter().count();
-    let observed = |value: u128| usize::try_from(value).ok().and_then(|v| observable.get(v).copied()).unwrap_or(true);
+    // A value outside the variants is kept: it is not a state this body knows of.
+    let observed = |value: u128| {
+        usize::try_from(value).ok().filter(|&v| v < observable.domain_size()).is_none_or(|v| observable.contains(VariantIdx::from_usize(v)))
+    };
     edit_switch(body, dispatch, |value, target| observed(value).then_some((value, target)));
     let TerminatorKind::SwitchInt { targets, .. } = &body.basic_blocks[dispatch].terminator().kind else { unreachable!() };
     before - targets.iter().count()
