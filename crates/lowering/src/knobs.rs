@@ -212,12 +212,6 @@ impl Knobs {
         }
     }
 
-    /// The passes to run, in pipeline order, for a build with the given profile, on this
-    /// backend.
-    pub fn enabled(&self, optimizing: bool) -> Vec<&'static PassInfo> {
-        self.selected(optimizing).into_iter().filter(|pass| self.backend_skips(pass).is_none()).collect()
-    }
-
     /// The passes the selection asks for, for a build with the given profile, on any
     /// backend, in pipeline order.
     pub fn selected(&self, optimizing: bool) -> Vec<&'static PassInfo> {

@@ -175,7 +175,7 @@ pub fn lower_coroutine<'tcx>(
         steps: knobs.dump.is_some().then(|| RefCell::new(Vec::new())),
         followers: selected.iter().copied().filter(|p| p.follows().is_some() && knobs.backend_skips(p).is_none()).collect(),
         follower_outcomes: RefCell::new(Vec::new()),
-        stepped: Cell::new(false),
+        checkpoints: Cell::new(0),
     };
     let cx = PassCx {
         tcx,

@@ -60,9 +60,10 @@ pub(crate) struct PipelineRuns {
     pub followers: Vec<&'static PassInfo>,
     /// How each run of a follower went, in order.
     pub follower_outcomes: RefCell<Vec<(&'static str, PassOutcome)>>,
-    /// Did the pass now running report a step ([`PassCx::step_done`])? Its body was then
-    /// checked and dumped there.
-    pub stepped: Cell<bool>,
+    /// How many times a body was checked and dumped ([`PassCx::checkpoint`]). A pass
+    /// that changed the body while this count stayed put is checked once it returns;
+    /// one that reported steps ([`PassCx::step_done`]) was checked after each.
+    pub checkpoints: Cell<usize>,
 }
 
 impl<'tcx> PassCx<'tcx> {
@@ -72,12 +73,12 @@ impl<'tcx> PassCx<'tcx> {
         let Some(transform) = pass.mir_transform() else {
             return PassOutcome::Declined("not a MIR transform".into());
         };
-        self.runs.stepped.set(false);
+        let checkpoints_before = self.runs.checkpoints.get();
         // Reasons name items and types. Trimmed paths may only be computed for a
         // diagnostic, so rustc ICEs at exit if they were ("trimmed_def_paths called,
         // diagnostics were expected but none were emitted", seen compiling tokio).
         let outcome = with_no_trimmed_paths!(transform(self, body));
-        if matches!(outcome, PassOutcome::Applied(_)) && !self.runs.stepped.get() {
+        if matches!(outcome, PassOutcome::Applied(_)) && self.runs.checkpoints.get() == checkpoints_before {
             self.checkpoint(pass.name, body);
         }
         outcome
@@ -92,12 +93,12 @@ impl<'tcx> PassCx<'tcx> {
             let outcome = self.run(follower, body);
             self.runs.follower_outcomes.borrow_mut().push((follower.name, outcome));
         }
-        self.runs.stepped.set(true);
     }
 
     /// The verifier's check and the dump of `body`, just changed by `pass`.
     fn checkpoint(&self, pass: &'static str, body: &Body<'tcx>) {
         let tcx = self.tcx;
+        self.runs.checkpoints.set(self.runs.checkpoints.get() + 1);
         if let Some(verifier) = &self.runs.verifier
             && let Err(why) = with_no_trimmed_paths!(verifier.check(tcx, body))
         {

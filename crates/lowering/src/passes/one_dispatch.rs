@@ -110,10 +110,6 @@ fn thread_dispatch(body: &mut Body<'_>, dispatch: BasicBlock, coroutine_ref: Loc
     let mut threaded = 0;
     let mut new_arms = Vec::new();
     for (value, start) in arms {
-        if u32::try_from(value).is_err() {
-            new_arms.push((value, start));
-            continue;
-        }
         match thread_path(body, start, coroutine_ref, value) {
             Some(copy) => {
                 threaded += 1;
