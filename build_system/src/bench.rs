@@ -322,7 +322,8 @@ pub fn bench(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()
     let jobs: Vec<(usize, &'static str)> = (0..sample.len()).flat_map(|i| [(i, OFF), (i, LOWERED)]).collect();
     let counts = callgrind_jobs(&jobs, &out, |(i, name), dir| {
         let stem = sample[i].file_stem().unwrap().to_string_lossy();
-        let count = rustc_instructions(dirs, toolchain, name, sample[i], dir)?;
+        let count = rustc_instructions(dirs, toolchain, name, sample[i], dir)
+            .map_err(|Error(why)| Error(format!("callgrind of {stem} under {name}: {why}")))?;
         eprintln!("[bench] callgrind ({}/{}) {stem} {name}: {count}", i + 1, sample.len());
         Ok(count)
     })?;
@@ -512,7 +513,11 @@ fn callgrind_jobs<J: Copy + Ord + Send + Sync>(
                     if index >= jobs.len() || first_error.lock().unwrap().is_some() {
                         return;
                     }
-                    match measure(jobs[index], &dir) {
+                    // A panic becomes the error that stops both workers, not one worker
+                    // gone while the other runs every remaining job.
+                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| measure(jobs[index], &dir)))
+                        .unwrap_or_else(|_| Err(Error("a callgrind measurement panicked".into())));
+                    match outcome {
                         Ok(count) => {
                             results.lock().unwrap().insert(jobs[index], count);
                         }

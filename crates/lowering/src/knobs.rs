@@ -26,7 +26,7 @@ use crate::passes::{PASSES, PassInfo};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PassSelection {
     Off,
-    /// Decided per profile by [`PassSelection::enabled`].
+    /// Decided per pass and profile (`PassInfo`'s defaults), as [`Knobs::selected`] does.
     Default,
     All,
     Only(Vec<&'static str>),

@@ -108,7 +108,8 @@ pub fn splice_body<'tcx>(tcx: TyCtxt<'tcx>, body: &mut Body<'tcx>, site: SpliceS
     };
 
     // Room for the child's scopes, debug info and blocks at once: a spliced chain's
-    // vectors are long, and growing them piece by piece copies them over and over.
+    // vectors are long, and this saves the reallocations (each a copy of the whole
+    // vector) that growing them element by element would make during the splice.
     body.source_scopes.raw.reserve(child.source_scopes.len());
     body.var_debug_info.reserve(child.var_debug_info.len());
     body.basic_blocks.as_mut().raw.reserve(child.basic_blocks.len());

@@ -188,7 +188,7 @@ pub fn tag_set_at(body: &Body<'_>, sets: &TagSets, coroutine_ref: Local, locatio
 /// The tag values a poll can end with, and so the next poll and the drop glue start
 /// from: the least set holding Unresumed that is closed under "a poll that starts in one
 /// of them returns or unwinds in". Nothing but this body's own writes changes the tag
-/// (`self_ref_only_projected`), and a pinned coroutine is not moved.
+/// (`machine::self_reached_only_by_projection`), and a pinned coroutine is not moved.
 pub fn observable_states<'tcx>(tcx: TyCtxt<'tcx>, body: &Body<'tcx>, coroutine_ref: Local, variant_count: usize) -> TagSet {
     let mut observable = TagSet::new_empty(variant_count);
     observable.insert(VariantIdx::ZERO);
