@@ -18,7 +18,7 @@
 //!   the two, the median CPU time (user + system of the rustc processes) per
 //!   configuration, and their ratio (wall time is printed too);
 //! - the instructions rustc executes (callgrind) compiling every corpus program (or the
-//!   `--callgrind N` largest) under both configurations, two at a time. The overhead
+//!   `--callgrind N` largest) under both configurations, one per core. The overhead
 //!   target is checked on their sum: counts repeat exactly, while times on these shared
 //!   2-core machines move by several percent from round to round. The program with the
 //!   largest overhead is printed beside the sum.
@@ -35,7 +35,7 @@ use serde_json::{Value, json};
 
 use crate::compile::{BuildConfig, Directives, compile_file, compile_program, fresh_dir};
 use crate::toolchain::{Dirs, Toolchain};
-use crate::util::{Error, Result, callgrind_instructions, median};
+use crate::util::{Error, Result, callgrind_instructions, median, parallel_map};
 
 pub struct Options {
     /// Rounds of the compile-time measurement (each compiles the corpus twice).
@@ -313,20 +313,28 @@ pub fn bench(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()
 
     // 5. Instructions executed by rustc, counted by callgrind (exact run to run), on every
     //    corpus program (or the largest few): the lowering's cost without the machine's
-    //    noise. Two valgrind processes at a time, one per core.
+    //    noise. One valgrind process per core (`parallel_map`).
     let mut by_size: Vec<(u64, &PathBuf)> =
         programs.iter().map(|p| (std::fs::metadata(p).map(|m| m.len()).unwrap_or(0), p)).collect();
     by_size.sort_by(|a, b| b.0.cmp(&a.0));
     let sample: Vec<&PathBuf> =
         by_size.iter().take(options.callgrind_programs.unwrap_or(usize::MAX)).map(|(_, p)| *p).collect();
     let jobs: Vec<(usize, &'static str)> = (0..sample.len()).flat_map(|i| [(i, OFF), (i, LOWERED)]).collect();
-    let counts = callgrind_jobs(&jobs, &out, |(i, name), dir| {
+    let counts: Vec<u64> = parallel_map(&jobs, |&(i, name)| {
         let stem = sample[i].file_stem().unwrap().to_string_lossy();
-        let count = rustc_instructions(dirs, toolchain, name, sample[i], dir)
+        // Each job in a directory of its own (callgrind's output and the executable),
+        // removed once counted.
+        let dir = out.join(format!("callgrind-{i}-{}", if name == OFF { "off" } else { "default" }));
+        std::fs::create_dir_all(&dir).map_err(|e| Error(format!("cannot create {}: {e}", dir.display())))?;
+        let count = rustc_instructions(dirs, toolchain, name, sample[i], &dir)
             .map_err(|Error(why)| Error(format!("callgrind of {stem} under {name}: {why}")))?;
+        let _ = std::fs::remove_dir_all(&dir);
         eprintln!("[bench] callgrind ({}/{}) {stem} {name}: {count}", i + 1, sample.len());
         Ok(count)
-    })?;
+    })
+    .into_iter()
+    .collect::<Result<_>>()?;
+    let counts: BTreeMap<(usize, &str), u64> = jobs.iter().copied().zip(counts).collect();
     let mut instructions = BTreeMap::from([(OFF, 0u64), (LOWERED, 0u64)]);
     let mut instruction_rows = Vec::new();
     let mut worst: Option<(String, u64, u64)> = None;
@@ -342,7 +350,7 @@ pub fn bench(dirs: &Dirs, toolchain: &Toolchain, options: &Options) -> Result<()
     }
     if let Some((worst_program, worst_off, worst_lowered)) = &worst {
         let (io, il) = (instructions[OFF], instructions[LOWERED]);
-        let which = if sample.len() == programs.len() { "all".to_string() } else { "the largest".to_string() };
+        let which = if sample.len() == programs.len() { "all" } else { "the largest" };
         println!(
             "\nrustc instructions (callgrind) over {which} {} corpus programs: corolift=off {io}, corolift {il}, ratio {:.3}",
             sample.len(),
@@ -487,52 +495,6 @@ fn clock_ticks_per_second() -> f64 {
         .ok()
         .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse::<f64>().ok())
         .unwrap_or(100.0)
-}
-
-/// Runs `measure` on each job, two at a time, each worker with a directory of its own
-/// under `out`; the counts by job, or the first error.
-fn callgrind_jobs<J: Copy + Ord + Send + Sync>(
-    jobs: &[J],
-    out: &Path,
-    measure: impl Fn(J, &Path) -> Result<u64> + Sync,
-) -> Result<BTreeMap<J, u64>> {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results = std::sync::Mutex::new(BTreeMap::new());
-    let first_error = std::sync::Mutex::new(None);
-    std::thread::scope(|scope| {
-        for worker in 0..2 {
-            let (next, results, first_error, measure) = (&next, &results, &first_error, &measure);
-            let dir = out.join(format!("callgrind-{worker}"));
-            scope.spawn(move || {
-                if let Err(e) = std::fs::create_dir_all(&dir) {
-                    first_error.lock().unwrap().get_or_insert(Error(format!("cannot create {}: {e}", dir.display())));
-                    return;
-                }
-                loop {
-                    let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if index >= jobs.len() || first_error.lock().unwrap().is_some() {
-                        return;
-                    }
-                    // A panic becomes the error that stops both workers, not one worker
-                    // gone while the other runs every remaining job.
-                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| measure(jobs[index], &dir)))
-                        .unwrap_or_else(|_| Err(Error("a callgrind measurement panicked".into())));
-                    match outcome {
-                        Ok(count) => {
-                            results.lock().unwrap().insert(jobs[index], count);
-                        }
-                        Err(e) => {
-                            first_error.lock().unwrap().get_or_insert(e);
-                        }
-                    }
-                }
-            });
-        }
-    });
-    match first_error.into_inner().unwrap() {
-        Some(e) => Err(e),
-        None => Ok(results.into_inner().unwrap()),
-    }
 }
 
 /// Instructions rustc executes compiling `program` (to an executable), under callgrind.

@@ -38,7 +38,7 @@ commands:
                    sizes, the future-size examples (benches/compare/sizes.rs), the
                    corpus's compile CPU time (N alternating rounds, default 5) and
                    rustc's instructions under callgrind for the M largest programs
-                   (default all, two at a time), corolift against corolift=off at -O3;
+                   (default all, one per core), corolift against corolift=off at -O3;
                    writes build/bench/bench.json. --toolchain: only the dev build of
                    tokio_echo with the installed toolchain against dist/cargo-corolift
                    (N rounds, CPU medians). --claims: only the seed article's five

@@ -40,7 +40,7 @@ impl JoinSemiLattice for PossibleTags {
 impl<C> DebugWithContext<C> for PossibleTags {}
 
 /// The variant a switch value names, if the set has room for it.
-fn variant_of(value: u128, set: &TagSet) -> Option<VariantIdx> {
+pub fn variant_of(value: u128, set: &TagSet) -> Option<VariantIdx> {
     usize::try_from(value).ok().filter(|&v| v < set.domain_size()).map(VariantIdx::from_usize)
 }
 

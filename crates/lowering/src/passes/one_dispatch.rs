@@ -54,14 +54,13 @@
 //! The dispatch's arms go only when its otherwise is `unreachable` (a value without an arm
 //! would be undefined behaviour anyway).
 
-use rustc_abi::VariantIdx;
 use rustc_middle::mir::{BasicBlock, BasicBlockData, Body, Local, Operand, StatementKind, Terminator, TerminatorKind};
 use rustc_middle::ty::TyCtxt;
 
 use super::{PassCx, PassOutcome};
 use crate::body_edit::{clear_unreachable_blocks, edit_switch, remove_unreachable_blocks, use_counts};
 use crate::machine::{find_dispatch, states_editable};
-use crate::tag_flow::{TagSet, observable_states, step, tag_read_into, tag_sets, track_tag_local};
+use crate::tag_flow::{TagSet, observable_states, step, tag_read_into, tag_sets, track_tag_local, variant_of};
 
 /// Blocks followed from a dispatch arm to the next switch on the tag.
 const THREAD_PATH_LIMIT: usize = 8;
@@ -248,9 +247,7 @@ fn remove_unobserved_arms(body: &mut Body<'_>, dispatch: BasicBlock, observable:
     }
     let before = targets.iter().count();
     // A value outside the variants is kept: it is not a state this body knows of.
-    let observed = |value: u128| {
-        usize::try_from(value).ok().filter(|&v| v < observable.domain_size()).is_none_or(|v| observable.contains(VariantIdx::from_usize(v)))
-    };
+    let observed = |value: u128| variant_of(value, observable).is_none_or(|v| observable.contains(v));
     edit_switch(body, dispatch, |value, target| observed(value).then_some((value, target)));
     let TerminatorKind::SwitchInt { targets, .. } = &body.basic_blocks[dispatch].terminator().kind else { unreachable!() };
     before - targets.iter().count()
