@@ -73,6 +73,22 @@ async fn different_continuations(c: u8) -> u32 {
     }
 }
 
+// merge_states: each arm binds values that are in scope at its await but not used after
+// it; the comparison leaves out those bindings' storage markers, the redirected first
+// poll ends their storage.
+async fn arm_bindings(c: u8) -> u32 {
+    match c {
+        0 => {
+            let page = c as u32 * 64;
+            step(page).await
+        }
+        _ => {
+            let (lo, hi) = (c as u32, c as u32 + 1);
+            step(lo | hi << 8).await
+        }
+    }
+}
+
 // dead_states keeps the real suspension and drops the ready child's state, while a
 // Loud value lives across both.
 async fn ready_then_pending(x: u32) -> usize {
@@ -99,5 +115,6 @@ fn main() {
     println!("{}", block_on(ready_non_copy_child(format!("n={n}"))));
     println!("{}", block_on(three_arms(n as u8)));
     println!("{}", block_on(different_continuations(n as u8)));
+    println!("{}", block_on(arm_bindings(n as u8)));
     println!("{}", block_on(ready_then_pending(n)));
 }

@@ -42,7 +42,17 @@
 //!   `variant#a`. Where both walks reach the same block, the locals live there must be
 //!   mapped to themselves. Terminators that can make their source location observable
 //!   (an `assert`, a `#[track_caller]` call) must also have the same span, or a panic on
-//!   b's path would name a's line (`tests/corpus/c_regress_merge_panic_location.rs`).
+//!   b's path would name a's line (`tests/corpus/c_regress_merge_panic_location.rs`);
+//! - **markers of one side's own bindings aside**: an arm that binds values before its
+//!   await (`let page = arg * 64; reply(page).await`) keeps them in scope, so its resume
+//!   block starts their storage and its code after the await ends it, though nothing there
+//!   uses them. The comparison walks twice: the first walk leaves every storage marker out
+//!   and finds the code each side runs; the second leaves out only the markers of locals
+//!   that one side, and not the other, mentions there in markers alone, and compares all
+//!   the rest. A block left with nothing but a `goto` is walked through. Such a local must
+//!   be storage-dead wherever the two walks meet (a block that ends in `unreachable`
+//!   aside), and an edge redirected into a's code ends its storage where it may be live
+//!   (`tests/corpus/c_merge_arm_bindings.rs`: a protocol handler's command arms).
 //!
 //! Then every `variant#b` becomes `variant#a` (in the resume body and in the drop body),
 //! every `discriminant(..) = b` becomes `= a`, the dispatch loses `b`'s arm, and each edge
@@ -57,7 +67,7 @@
 //! precisely; Cranelift sees only offsets. And the layout edit must be made in MIR.
 
 use std::cell::OnceCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use rustc_abi::VariantIdx;
 use rustc_hir::def::DefKind;
@@ -68,6 +78,7 @@ use rustc_middle::mir::{
 };
 use rustc_mir_dataflow::Analysis;
 use rustc_mir_dataflow::impls::{MaybeStorageLive, always_storage_live_locals};
+use rustc_index::bit_set::DenseBitSet;
 use rustc_middle::ty::{Instance, TyCtxt, TypingEnv};
 use rustc_span::{DUMMY_SP, Span};
 
@@ -151,7 +162,28 @@ fn try_merge<'tcx>(
 
     let coroutine_ref = machine.dispatch.coroutine_ref;
     let live = live.get_or_init(|| LiveLocals::compute(tcx, body));
-    let walk = LockstepWalk::run(tcx, body, live, coroutine_ref, (va, a_target), (vb, b_target))?;
+    let walk = LockstepWalk::compare(tcx, body, live, coroutine_ref, (va, a_target), (vb, b_target))?;
+    let mut storage_live = MaybeStorageLive::new(std::borrow::Cow::Owned(always_storage_live_locals(body)))
+        .iterate_to_fixpoint(tcx, body, None)
+        .into_results_cursor(body);
+    let mut storage_live_at = |block: BasicBlock| {
+        storage_live.seek_to_block_start(block);
+        storage_live.get().clone()
+    };
+    // A local whose markers the comparison left out is not used in either copy of the
+    // resume code. b's path through a's copy stops running b's markers for it and runs
+    // a's, so where the copies meet its storage must be dead on every path: the code
+    // after the meeting sees the same storage from both. (A block that ends in
+    // `unreachable`, the `otherwise` of every `Poll` match, never runs.)
+    for &meeting in &walk.meetings {
+        if matches!(body.basic_blocks[meeting].terminator().kind, TerminatorKind::Unreachable) {
+            continue;
+        }
+        let at = storage_live_at(meeting);
+        if let Some(local) = walk.storage_only().find(|&l| at.contains(l)) {
+            return Err(format!("{local:?} may be storage-live where the two resume paths meet at {meeting:?}"));
+        }
+    }
 
     let mut new = body.clone();
     // The dispatch loses b's arm.
@@ -172,7 +204,7 @@ fn try_merge<'tcx>(
     // passes to).
     // A predecessor that only jumps (`goto`) takes the markers itself; any other edge goes
     // through a new block of them.
-    let storage = storage_markers_for_redirects(tcx, body, &walk, &redirectable);
+    let storage = storage_markers_for_redirects(&mut storage_live_at, &walk, &redirectable);
     let markers_of = |from_b: &BasicBlock| storage.get(from_b).filter(|m| !m.is_empty());
     let reachable = reachable_blocks(body);
     let mut marker_blocks: HashMap<BasicBlock, BasicBlock> = HashMap::new();
@@ -229,28 +261,24 @@ fn try_merge<'tcx>(
 /// The storage markers each redirected edge needs (by the b block it no longer enters):
 /// `StorageDead` of each renamed local of b whose storage may be live at the b block, and
 /// `StorageLive` of its twin in a's code where a's code may have the twin's storage live at
-/// the paired block while it is certainly dead at the b block. Storage liveness is rustc's
-/// `MaybeStorageLive`.
+/// the paired block while it is certainly dead at the b block; and `StorageDead` of each
+/// local the comparison left the markers of out ([`LockstepWalk::storage_only`]) whose
+/// storage may be live at the b block: a's code may start its storage, and b's code, which
+/// ended it, no longer runs. Storage liveness is rustc's `MaybeStorageLive`.
 fn storage_markers_for_redirects<'tcx>(
-    tcx: TyCtxt<'tcx>,
-    body: &Body<'tcx>,
+    storage_live_at: &mut impl FnMut(BasicBlock) -> DenseBitSet<Local>,
     walk: &LockstepWalk,
     redirects: &HashMap<BasicBlock, BasicBlock>,
 ) -> HashMap<BasicBlock, Vec<StatementKind<'tcx>>> {
-    let always_live = always_storage_live_locals(body);
-    let mut cursor = MaybeStorageLive::new(std::borrow::Cow::Borrowed(&always_live))
-        .iterate_to_fixpoint(tcx, body, None)
-        .into_results_cursor(body);
-    let mut live_at = |block: BasicBlock| {
-        cursor.seek_to_block_start(block);
-        cursor.get().clone()
-    };
     let mut renamed: Vec<(Local, Local)> = walk.locals.iter().filter(|(b, a)| b != a).map(|(&b, &a)| (b, a)).collect();
     renamed.sort();
+    let mut storage_only: Vec<Local> = walk.storage_only().collect();
+    storage_only.sort();
+    storage_only.dedup();
     redirects
         .iter()
         .map(|(&from_b, &to_a)| {
-            let (at_b, at_a) = (live_at(from_b), live_at(to_a));
+            let (at_b, at_a) = (storage_live_at(from_b), storage_live_at(to_a));
             let mut markers = Vec::new();
             for &(local_b, local_a) in &renamed {
                 if at_b.contains(local_b) {
@@ -258,6 +286,11 @@ fn storage_markers_for_redirects<'tcx>(
                 }
                 if at_a.contains(local_a) && !at_b.contains(local_a) {
                     markers.push(StatementKind::StorageLive(local_a));
+                }
+            }
+            for &local in &storage_only {
+                if at_b.contains(local) {
+                    markers.push(StatementKind::StorageDead(local));
                 }
             }
             (from_b, markers)
@@ -310,9 +343,119 @@ struct LockstepWalk {
     blocks: HashMap<BasicBlock, BasicBlock>,
     /// b's local -> a's local.
     locals: HashMap<Local, Local>,
+    /// The blocks where the two walks met (shared code from there on).
+    meetings: Vec<BasicBlock>,
+    /// The blocks each side's walk went through (skipped ones too), meetings aside.
+    region_b: HashSet<BasicBlock>,
+    region_a: HashSet<BasicBlock>,
+    /// The storage markers the comparison leaves out, by side.
+    ignored: IgnoredMarkers,
+}
+
+/// Storage markers the lockstep comparison leaves out. A local that only one side's resume
+/// code mentions, and only in `StorageLive`/`StorageDead` (an arm's binding in scope at the
+/// await but not used after it, say), is not part of what that code does: two awaits in
+/// different match arms differ in such locals and nothing else.
+#[derive(Clone, Default)]
+struct IgnoredMarkers {
+    /// Every marker (the first walk, which finds the regions).
+    all: bool,
+    b: HashSet<Local>,
+    a: HashSet<Local>,
+}
+
+impl IgnoredMarkers {
+    fn keeps(&self, on_b: bool, statement: &Statement<'_>) -> bool {
+        match statement.kind {
+            StatementKind::StorageLive(local) | StatementKind::StorageDead(local) => {
+                !(self.all || if on_b { self.b.contains(&local) } else { self.a.contains(&local) })
+            }
+            _ => true,
+        }
+    }
+}
+
+/// The locals `region` mentions in storage markers and nowhere else.
+fn marker_only_locals(body: &Body<'_>, region: &HashSet<BasicBlock>) -> HashSet<Local> {
+    let (mut marked, mut used) = (HashSet::new(), HashSet::new());
+    for &block in region {
+        let data = &body.basic_blocks[block];
+        for statement in &data.statements {
+            match statement.kind {
+                StatementKind::StorageLive(local) | StatementKind::StorageDead(local) => {
+                    marked.insert(local);
+                }
+                _ => used.extend(Mentions::uses().of_statement(statement)),
+            }
+        }
+        used.extend(Mentions::uses().of_terminator(data.terminator()));
+    }
+    marked.retain(|local| !used.contains(local));
+    marked
 }
 
 impl LockstepWalk {
+    /// Compares b's resume code with a's. A first walk leaves every storage marker out and
+    /// finds the code each side runs; the markers of the locals only one side mentions
+    /// there, and only in markers, are then left out of the second walk, which compares
+    /// everything else, every other marker included. If the second walk reaches code that
+    /// uses a local whose markers it left out, the pair is refused.
+    fn compare<'tcx>(
+        tcx: TyCtxt<'tcx>,
+        body: &Body<'tcx>,
+        live: &LiveLocals,
+        coroutine_ref: Local,
+        a: (VariantIdx, BasicBlock),
+        b: (VariantIdx, BasicBlock),
+    ) -> Result<LockstepWalk, String> {
+        let all = IgnoredMarkers { all: true, ..IgnoredMarkers::default() };
+        let first = LockstepWalk::run(tcx, body, live, coroutine_ref, a, b, all)?;
+        // A local both sides mention in markers only (a binding in scope at both awaits)
+        // keeps its markers in the comparison: the two copies must start and end its
+        // storage alike. Only the markers of one side's own locals are left out.
+        let (only_b, only_a) = (marker_only_locals(body, &first.region_b), marker_only_locals(body, &first.region_a));
+        let ignored = IgnoredMarkers {
+            all: false,
+            b: only_b.difference(&only_a).copied().collect(),
+            a: only_a.difference(&only_b).copied().collect(),
+        };
+        let walk = LockstepWalk::run(tcx, body, live, coroutine_ref, a, b, ignored)?;
+        for (on_b, region, left_out) in [(true, &walk.region_b, &walk.ignored.b), (false, &walk.region_a, &walk.ignored.a)] {
+            let still = marker_only_locals(body, region);
+            if let Some(local) = left_out.iter().find(|l| !still.contains(l)) {
+                return Err(format!("{local:?} is used in {}'s resume code", if on_b { "b" } else { "a" }));
+            }
+        }
+        Ok(walk)
+    }
+
+    /// The locals whose markers this walk left out, on either side.
+    fn storage_only(&self) -> impl Iterator<Item = Local> + '_ {
+        self.ignored.b.iter().chain(&self.ignored.a).copied()
+    }
+
+    /// From `start`, past blocks that hold nothing the comparison keeps and end in a
+    /// `goto`: the first block that does something. Every block passed is `region`'s.
+    fn skip_markers(
+        body: &Body<'_>,
+        start: BasicBlock,
+        keeps: impl Fn(&Statement<'_>) -> bool,
+        region: &mut HashSet<BasicBlock>,
+    ) -> BasicBlock {
+        let mut block = start;
+        for _ in 0..body.basic_blocks.len() {
+            let data = &body.basic_blocks[block];
+            match data.terminator().kind {
+                TerminatorKind::Goto { target } if !data.statements.iter().any(&keeps) => {
+                    region.insert(block);
+                    block = target;
+                }
+                _ => break,
+            }
+        }
+        block
+    }
+
     fn run<'tcx>(
         tcx: TyCtxt<'tcx>,
         body: &Body<'tcx>,
@@ -320,11 +463,20 @@ impl LockstepWalk {
         coroutine_ref: Local,
         (va, a_start): (VariantIdx, BasicBlock),
         (vb, b_start): (VariantIdx, BasicBlock),
+        ignored: IgnoredMarkers,
     ) -> Result<LockstepWalk, String> {
-        let mut walk = LockstepWalk { blocks: HashMap::new(), locals: HashMap::new() };
-        let mut shared = Vec::new();
+        let mut walk = LockstepWalk {
+            blocks: HashMap::new(),
+            locals: HashMap::new(),
+            meetings: Vec::new(),
+            region_b: HashSet::new(),
+            region_a: HashSet::new(),
+            ignored,
+        };
         let mut work = vec![(b_start, a_start)];
         while let Some((from_b, from_a)) = work.pop() {
+            let from_b = Self::skip_markers(body, from_b, |s| walk.ignored.keeps(true, s), &mut walk.region_b);
+            let from_a = Self::skip_markers(body, from_a, |s| walk.ignored.keeps(false, s), &mut walk.region_a);
             if let Some(&known) = walk.blocks.get(&from_b) {
                 if known != from_a {
                     return Err(format!("{from_b:?} pairs with both {known:?} and {from_a:?}"));
@@ -336,17 +488,21 @@ impl LockstepWalk {
             }
             walk.blocks.insert(from_b, from_a);
             if from_b == from_a {
-                shared.push(from_b);
+                walk.meetings.push(from_b);
                 continue;
             }
+            walk.region_b.insert(from_b);
+            walk.region_a.insert(from_a);
             if walk.blocks.len() > 4096 {
                 return Err("the resume code is too large to compare".into());
             }
             let (data_b, data_a) = (&body.basic_blocks[from_b], &body.basic_blocks[from_a]);
-            if data_b.is_cleanup != data_a.is_cleanup || data_b.statements.len() != data_a.statements.len() {
+            let kept_b: Vec<&Statement<'tcx>> = data_b.statements.iter().filter(|s| walk.ignored.keeps(true, s)).collect();
+            let kept_a: Vec<&Statement<'tcx>> = data_a.statements.iter().filter(|s| walk.ignored.keeps(false, s)).collect();
+            if data_b.is_cleanup != data_a.is_cleanup || kept_b.len() != kept_a.len() {
                 return Err(format!("{from_b:?} and {from_a:?} differ in shape"));
             }
-            for (sb, sa) in data_b.statements.iter().zip(&data_a.statements) {
+            for (sb, sa) in kept_b.into_iter().zip(kept_a) {
                 walk.compare_statement(tcx, body, coroutine_ref, (va, vb), sb, sa)
                     .map_err(|why| format!("{from_b:?} against {from_a:?}: {why}"))?;
             }
@@ -356,7 +512,7 @@ impl LockstepWalk {
             work.extend(succs);
         }
         // Where the two walks meet, both sides must hold their values in the same locals.
-        for block in shared {
+        for &block in &walk.meetings {
             for local in live.live_in(block).iter() {
                 let renamed = walk.locals.get(&local).is_some_and(|&m| m != local);
                 let target_of_rename = walk.locals.iter().any(|(&from, &to)| to == local && from != local);
