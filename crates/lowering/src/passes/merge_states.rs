@@ -48,8 +48,8 @@
 //!   block starts their storage and its code after the await ends it, though nothing there
 //!   uses them. The comparison walks twice: the first walk leaves every storage marker out
 //!   and finds the code each side runs; the second leaves out only the markers of locals
-//!   that one side, and not the other, mentions there in markers alone, and compares all
-//!   the rest. A block left with nothing but a `goto` is walked through. Such a local must
+//!   that one side mentions there in markers alone and the other side not at all, and
+//!   compares all the rest. A block left with nothing but a `goto` is walked through. Such a local must
 //!   be storage-dead wherever the two walks meet (a block that ends in `unreachable`
 //!   aside), and an edge redirected into a's code ends its storage where it may be live
 //!   (`tests/corpus/c_merge_arm_bindings.rs`: a protocol handler's command arms).
@@ -67,7 +67,7 @@
 //! precisely; Cranelift sees only offsets. And the layout edit must be made in MIR.
 
 use std::cell::OnceCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use rustc_abi::VariantIdx;
 use rustc_hir::def::DefKind;
@@ -360,8 +360,8 @@ struct LockstepWalk {
 struct IgnoredMarkers {
     /// Every marker (the first walk, which finds the regions).
     all: bool,
-    b: HashSet<Local>,
-    a: HashSet<Local>,
+    b: BTreeSet<Local>,
+    a: BTreeSet<Local>,
 }
 
 impl IgnoredMarkers {
@@ -375,8 +375,9 @@ impl IgnoredMarkers {
     }
 }
 
-/// The locals `region` mentions in storage markers and nowhere else.
-fn marker_only_locals(body: &Body<'_>, region: &HashSet<BasicBlock>) -> HashSet<Local> {
+/// The locals `region` mentions in storage markers and nowhere else, and every local it
+/// mentions at all.
+fn marker_only_locals(body: &Body<'_>, region: &HashSet<BasicBlock>) -> (HashSet<Local>, HashSet<Local>) {
     let (mut marked, mut used) = (HashSet::new(), HashSet::new());
     for &block in region {
         let data = &body.basic_blocks[block];
@@ -390,8 +391,9 @@ fn marker_only_locals(body: &Body<'_>, region: &HashSet<BasicBlock>) -> HashSet<
         }
         used.extend(Mentions::uses().of_terminator(data.terminator()));
     }
-    marked.retain(|local| !used.contains(local));
-    marked
+    let only: HashSet<Local> = marked.iter().copied().filter(|local| !used.contains(local)).collect();
+    used.extend(marked);
+    (only, used)
 }
 
 impl LockstepWalk {
@@ -410,20 +412,24 @@ impl LockstepWalk {
     ) -> Result<LockstepWalk, String> {
         let all = IgnoredMarkers { all: true, ..IgnoredMarkers::default() };
         let first = LockstepWalk::run(tcx, body, live, coroutine_ref, a, b, all)?;
-        // A local both sides mention in markers only (a binding in scope at both awaits)
-        // keeps its markers in the comparison: the two copies must start and end its
-        // storage alike. Only the markers of one side's own locals are left out.
-        let (only_b, only_a) = (marker_only_locals(body, &first.region_b), marker_only_locals(body, &first.region_a));
+        // A local both sides mention (a binding in scope at both awaits, say) keeps its
+        // markers in the comparison: the two copies must start and end its storage alike.
+        // Only the markers of locals the other side never mentions are left out.
+        let ((only_b, all_b), (only_a, all_a)) =
+            (marker_only_locals(body, &first.region_b), marker_only_locals(body, &first.region_a));
         let ignored = IgnoredMarkers {
             all: false,
-            b: only_b.difference(&only_a).copied().collect(),
-            a: only_a.difference(&only_b).copied().collect(),
+            b: only_b.difference(&all_a).copied().collect(),
+            a: only_a.difference(&all_b).copied().collect(),
         };
         let walk = LockstepWalk::run(tcx, body, live, coroutine_ref, a, b, ignored)?;
-        for (on_b, region, left_out) in [(true, &walk.region_b, &walk.ignored.b), (false, &walk.region_a, &walk.ignored.a)] {
-            let still = marker_only_locals(body, region);
-            if let Some(local) = left_out.iter().find(|l| !still.contains(l)) {
-                return Err(format!("{local:?} is used in {}'s resume code", if on_b { "b" } else { "a" }));
+        let ((still_b, seen_b), (still_a, seen_a)) =
+            (marker_only_locals(body, &walk.region_b), marker_only_locals(body, &walk.region_a));
+        for (side, left_out, still, other_sees) in
+            [("b", &walk.ignored.b, &still_b, &seen_a), ("a", &walk.ignored.a, &still_a, &seen_b)]
+        {
+            if let Some(local) = left_out.iter().find(|l| !still.contains(l) || other_sees.contains(l)) {
+                return Err(format!("{local:?}, whose markers {side}'s comparison left out, is used in the resume code"));
             }
         }
         Ok(walk)
