@@ -49,14 +49,17 @@
 //!   uses them. The comparison walks twice: the first walk leaves every storage marker out
 //!   and finds the code each side runs; the second leaves out only the markers of locals
 //!   that one side mentions there in markers alone and the other side not at all, and
-//!   compares all the rest. A block left with nothing but a `goto` is walked through. Such a local must
-//!   be storage-dead wherever the two walks meet (a block that ends in `unreachable`
-//!   aside), and an edge redirected into a's code ends its storage where it may be live
+//!   compares all the rest. Each walk passes through blocks left with nothing it
+//!   compares and a `goto` (so an empty `goto` block never needs a twin); such blocks are
+//!   not paired. A left-out local must be storage-dead wherever the two walks meet (a
+//!   block that ends in `unreachable` aside), and an edge redirected into a's code ends a
+//!   left-out local's storage where it may be live
 //!   (`tests/corpus/c_merge_arm_bindings.rs`: a protocol handler's command arms).
 //!
 //! Then every `variant#b` becomes `variant#a` (in the resume body and in the drop body),
 //! every `discriminant(..) = b` becomes `= a`, the dispatch loses `b`'s arm, and each edge
-//! from outside into `b`'s code goes to the paired block of `a`'s code when no local with
+//! from outside into `b`'s code (a block the walk passed through without pairing it counts
+//! as outside) goes to the paired block of `a`'s code when no local with
 //! a different name on the two sides is live there. Such an edge passes through a new
 //! block of storage markers where the names differ in storage only: `b`'s local dies,
 //! its twin in `a`'s code comes alive (rustc's `MaybeStorageLive` says where), so the
@@ -262,9 +265,11 @@ fn try_merge<'tcx>(
 /// `StorageDead` of each renamed local of b whose storage may be live at the b block, and
 /// `StorageLive` of its twin in a's code where a's code may have the twin's storage live at
 /// the paired block while it is certainly dead at the b block; and `StorageDead` of each
-/// local the comparison left the markers of out ([`LockstepWalk::storage_only`]) whose
+/// local whose markers the comparison left out ([`LockstepWalk::storage_only`]) and whose
 /// storage may be live at the b block: a's code may start its storage, and b's code, which
-/// ended it, no longer runs. Storage liveness is rustc's `MaybeStorageLive`.
+/// ended it, no longer runs. The left-out locals are never renamed ones (`compare` refuses
+/// a pair where the other side mentions them), so the two kinds of markers never name the
+/// same local. Storage liveness is rustc's `MaybeStorageLive`.
 fn storage_markers_for_redirects<'tcx>(
     storage_live_at: &mut impl FnMut(BasicBlock) -> DenseBitSet<Local>,
     walk: &LockstepWalk,
@@ -345,7 +350,8 @@ struct LockstepWalk {
     locals: HashMap<Local, Local>,
     /// The blocks where the two walks met (shared code from there on).
     meetings: Vec<BasicBlock>,
-    /// The blocks each side's walk went through (skipped ones too), meetings aside.
+    /// The blocks each side's walk went through, the ones it passed through included
+    /// (shared ones on the way to a meeting too); the meeting blocks themselves are not.
     region_b: HashSet<BasicBlock>,
     region_a: HashSet<BasicBlock>,
     /// The storage markers the comparison leaves out, by side.
@@ -355,7 +361,7 @@ struct LockstepWalk {
 /// Storage markers the lockstep comparison leaves out. A local that only one side's resume
 /// code mentions, and only in `StorageLive`/`StorageDead` (an arm's binding in scope at the
 /// await but not used after it, say), is not part of what that code does: two awaits in
-/// different match arms differ in such locals and nothing else.
+/// different match arms often differ in such locals and in nothing else.
 #[derive(Clone, Default)]
 struct IgnoredMarkers {
     /// Every marker (the first walk, which finds the regions).
@@ -401,7 +407,8 @@ impl LockstepWalk {
     /// finds the code each side runs; the markers of the locals only one side mentions
     /// there, and only in markers, are then left out of the second walk, which compares
     /// everything else, every other marker included. If the second walk reaches code that
-    /// uses a local whose markers it left out, the pair is refused.
+    /// uses a local whose markers it left out, or code of the other side that mentions
+    /// it, the pair is refused.
     fn compare<'tcx>(
         tcx: TyCtxt<'tcx>,
         body: &Body<'tcx>,
@@ -441,7 +448,8 @@ impl LockstepWalk {
     }
 
     /// From `start`, past blocks that hold nothing the comparison keeps and end in a
-    /// `goto`: the first block that does something. Every block passed is `region`'s.
+    /// `goto`: the first block that does something (on a cycle of such blocks, the block
+    /// where the bounded walk stopped). Every block passed is `region`'s.
     fn skip_markers(
         body: &Body<'_>,
         start: BasicBlock,
