@@ -74,6 +74,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use rustc_abi::VariantIdx;
 use rustc_hir::def::DefKind;
+use rustc_index::bit_set::DenseBitSet;
 use rustc_middle::mir::visit::{MutVisitor, PlaceContext};
 use rustc_middle::mir::{
     BasicBlock, BasicBlockData, Body, CoroutineLayout, CoroutineSavedLocal, Local, Location,
@@ -81,7 +82,6 @@ use rustc_middle::mir::{
 };
 use rustc_mir_dataflow::Analysis;
 use rustc_mir_dataflow::impls::{MaybeStorageLive, always_storage_live_locals};
-use rustc_index::bit_set::DenseBitSet;
 use rustc_middle::ty::{Instance, TyCtxt, TypingEnv};
 use rustc_span::{DUMMY_SP, Span};
 
@@ -277,9 +277,9 @@ fn storage_markers_for_redirects<'tcx>(
 ) -> HashMap<BasicBlock, Vec<StatementKind<'tcx>>> {
     let mut renamed: Vec<(Local, Local)> = walk.locals.iter().filter(|(b, a)| b != a).map(|(&b, &a)| (b, a)).collect();
     renamed.sort();
+    // In local order (the two sides' sets are disjoint, so nothing comes twice).
     let mut storage_only: Vec<Local> = walk.storage_only().collect();
     storage_only.sort();
-    storage_only.dedup();
     redirects
         .iter()
         .map(|(&from_b, &to_a)| {
@@ -362,7 +362,7 @@ struct LockstepWalk {
 /// code mentions, and only in `StorageLive`/`StorageDead` (an arm's binding in scope at the
 /// await but not used after it, say), is not part of what that code does: two awaits in
 /// different match arms often differ in such locals and in nothing else.
-#[derive(Clone, Default)]
+#[derive(Default)]
 struct IgnoredMarkers {
     /// Every marker (the first walk, which finds the regions).
     all: bool,
